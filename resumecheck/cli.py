@@ -1,0 +1,58 @@
+"""Command line: ``resumecheck check``, ``resumecheck lint`` and ``resumecheck rules``.
+
+The CLI parses arguments, calls the API and turns results into output and an exit code:
+0 clean, 1 findings or divergences, 2 usage or internal error. Heavy imports (torch,
+lightning, libcst) happen inside the subcommand that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors exit with 2 and say how to get help."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\nTry '{self.prog} --help'.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from resumecheck import __version__
+
+    parser = _Parser(prog="resumecheck", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--version", action="version", version=f"resumecheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    check = sub.add_parser("check", help="kill a training job at random steps, resume, compare")
+    from resumecheck.check_cli import add_check_arguments
+
+    add_check_arguments(check)
+
+    lint = sub.add_parser("lint", help="flag code patterns that break resuming from checkpoints")
+    rules = sub.add_parser("rules", help="list the lint rules, or explain one")
+    from resumecheck.lint.cli import add_lint_arguments, add_rules_arguments
+
+    add_lint_arguments(lint)
+    add_rules_arguments(rules)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``resumecheck`` command line and return its exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command == "check":
+        from resumecheck.check_cli import run_check
+
+        return run_check(args)
+    from resumecheck.lint.cli import run_lint, run_rules
+
+    return run_lint(args) if args.command == "lint" else run_rules(args)
