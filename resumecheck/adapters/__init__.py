@@ -1,0 +1,1 @@
+"""Framework adapters: how a job of each kind is run and recorded."""

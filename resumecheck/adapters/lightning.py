@@ -1,0 +1,163 @@
+"""Runs a :class:`~resumecheck.LightningJob` with a recording callback.
+
+Works with both package names, ``lightning.pytorch`` and ``pytorch_lightning``: the package
+is the one the job's LightningModule comes from.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from resumecheck import snapshot as snap
+
+if TYPE_CHECKING:
+    from resumecheck.jobs import LightningJob
+    from resumecheck.recorder import Recorder
+    from resumecheck.runner import RunSpec
+
+STATE_KEY = "ResumecheckRecorder"
+_CALLBACK_CLASSES: dict[str, type] = {}
+
+
+def lightning_package(model: Any) -> ModuleType:
+    """``lightning.pytorch`` or ``pytorch_lightning``, whichever the module derives from."""
+    for cls in type(model).__mro__:
+        if cls.__module__.startswith("pytorch_lightning"):
+            return importlib.import_module("pytorch_lightning")
+    return importlib.import_module("lightning.pytorch")
+
+
+def _lightning_snapshot(trainer: Any, module: torch.nn.Module, rng: bool = True) -> snap.Snapshot:
+    entries: dict[str, snap.Entry] = {}
+    keep = snap.keep_values_for(module)
+    snap.add_module(entries, module, keep)
+    snap.add_optimizers(entries, trainer.optimizers, keep)
+    snap.add_schedulers(entries, [c.scheduler for c in trainer.lr_scheduler_configs])
+    if rng:
+        snap.add_rng(entries)
+    return snap.Snapshot(entries)
+
+
+def _loss_of(outputs: Any) -> Any:
+    if isinstance(outputs, Mapping):
+        return outputs.get("loss")
+    return outputs if isinstance(outputs, torch.Tensor) else None
+
+
+def recorder_callback_class(pl: ModuleType) -> type:
+    """The recording callback, subclassing the right package's ``Callback``."""
+    if pl.__name__ in _CALLBACK_CLASSES:
+        return _CALLBACK_CLASSES[pl.__name__]
+
+    class ResumecheckRecorder(pl.Callback):  # type: ignore[misc,name-defined]
+        """Snapshots state between optimizer steps and kills the run after the planned one."""
+
+        def __init__(self, recorder: Recorder) -> None:
+            self.recorder = recorder
+
+        @property
+        def state_key(self) -> str:
+            return STATE_KEY
+
+        def state_dict(self) -> dict[str, Any]:
+            # Stored in every checkpoint, so the harness knows which step it holds.
+            return {"completed_steps": self.recorder.completed_steps()}
+
+        def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+            self.recorder.trajectory.claimed_checkpoint_step = state_dict.get("completed_steps")
+
+        def _close(self, trainer: Any, module: Any) -> snap.Snapshot:
+            end = _lightning_snapshot(trainer, module)
+            metrics = snap.metric_entries(trainer.callback_metrics)
+            self.recorder.close(end, global_step=trainer.global_step, metrics=metrics)
+            return end
+
+        def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, idx: int) -> None:
+            rec = self.recorder
+            if rec.open_step is None:
+                rec.open(_lightning_snapshot(trainer, module), trainer.current_epoch, idx)
+            elif rec.stepped_since_open:
+                start = self._close(trainer, module)  # may kill the run here
+                rec.open(start, trainer.current_epoch, idx)
+            rec.add_batch(batch)
+
+        def on_train_batch_end(
+            self, trainer: Any, module: Any, outputs: Any, batch: Any, idx: int
+        ) -> None:
+            loss = _loss_of(outputs)
+            if loss is not None:
+                self.recorder.set_loss(snap.tensor_entry(loss, True))
+
+        def on_train_end(self, trainer: Any, module: Any) -> None:
+            if self.recorder.open_step is not None and self.recorder.stepped_since_open:
+                self._close(trainer, module)
+
+    _CALLBACK_CLASSES[pl.__name__] = ResumecheckRecorder
+    return ResumecheckRecorder
+
+
+def _trainer_kwargs(job: LightningJob, spec: RunSpec, pl: ModuleType, recorder: Recorder) -> dict[str, Any]:
+    kwargs = dict(job.trainer() if callable(job.trainer) else job.trainer)
+    user_callbacks = kwargs.pop("callbacks", None) or []
+    if not isinstance(user_callbacks, list | tuple):
+        user_callbacks = [user_callbacks]
+    # Fresh callbacks per run: a callback's state must come from the checkpoint, not memory.
+    callbacks = [copy.deepcopy(cb) for cb in user_callbacks]
+    checkpointers = [cb for cb in callbacks if isinstance(cb, pl.callbacks.ModelCheckpoint)]
+    for cb in checkpointers:
+        cb.dirpath = str(spec.checkpoint_dir)
+    if not checkpointers and kwargs.get("enable_checkpointing", True) is not False:
+        callbacks.append(
+            pl.callbacks.ModelCheckpoint(
+                dirpath=str(spec.checkpoint_dir), every_n_train_steps=1, save_last=True
+            )
+        )
+    callbacks.insert(0, recorder_callback_class(pl)(recorder))
+    kwargs.update(
+        callbacks=callbacks,
+        default_root_dir=str(spec.run_dir),
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    return kwargs
+
+
+def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> None:
+    model = job.model()
+    pl = lightning_package(model)
+    data = job.data() if job.data is not None else None
+    trainer = pl.Trainer(**_trainer_kwargs(job, spec, pl, recorder))
+    fit_data: dict[str, Any] = {}
+    if isinstance(data, pl.LightningDataModule):
+        fit_data["datamodule"] = data
+    elif data is not None:
+        fit_data["train_dataloaders"] = data
+    if spec.resume_from is None:
+        trainer.fit(model, **fit_data)
+    elif job.resume is not None:
+        job.resume(trainer, model, data, str(spec.resume_from))
+    else:
+        trainer.fit(model, **fit_data, ckpt_path=str(spec.resume_from))
+    recorder.trajectory.final = _lightning_snapshot(trainer, trainer.lightning_module, rng=False)
+    recorder.trajectory.final_metrics = snap.metric_entries(trainer.callback_metrics)
+
+
+def claimed_step(path: Path) -> int | None:
+    """The harness step a Lightning checkpoint holds, as its recorder callback stored it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        value = ckpt.get("callbacks", {}).get(STATE_KEY, {}).get("completed_steps")
+    except Exception:
+        return None
+    return value if isinstance(value, int) else None

@@ -1,0 +1,414 @@
+"""Compares trajectories and names the first divergence and its cause.
+
+Judging order (DESIGN.md): failures to checkpoint, load or resume; then the state right after
+restore (NOT_RESTORED, PROGRESS, WEIGHTS, OPTIMIZER, SCHEDULER, RNG); then the trajectory,
+step by step, inputs (the batch) before outputs (the state after the step); then the final
+state. A restored RNG difference is a cause only once something observable differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from resumecheck.report import Divergence, Kind
+from resumecheck.snapshot import Entry, Snapshot, category_of, scalar
+from resumecheck.trajectory import StepRecord, Trajectory
+
+KIND_OF_CATEGORY = {
+    "weights": Kind.WEIGHTS,
+    "optimizer": Kind.OPTIMIZER,
+    "scheduler": Kind.SCHEDULER,
+    "rng": Kind.RNG,
+    "other": Kind.WEIGHTS,
+}
+ORDER = list(Kind)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    key: str
+    kind: Kind
+    row: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One run of a kill plan and how it was started."""
+
+    trajectory: Trajectory
+    kill_at: int | None
+    resume_from: Path | None = None
+    checkpoint_step: int = 0
+
+
+@dataclass
+class StepDiff:
+    """Everything that differs at one step."""
+
+    step: int
+    counters: list[str] = field(default_factory=list)
+    batch: str | None = None
+    state: list[Mismatch] = field(default_factory=list)
+    loss: str | None = None
+    metrics: list[Mismatch] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.counters or self.batch or self.state or self.loss or self.metrics)
+
+    def rows(self) -> list[str]:
+        rows = list(self.counters)
+        if self.batch:
+            rows.append(self.batch)
+        rows += [m.row for m in self.state]
+        if self.loss:
+            rows.append(self.loss)
+        rows += [m.row for m in self.metrics]
+        return rows
+
+    def kinds(self) -> list[Kind]:
+        kinds = [Kind.PROGRESS] if self.counters else []
+        kinds += [Kind.DATA_ORDER] if self.batch else []
+        kinds += [m.kind for m in self.state]
+        kinds += [Kind.WEIGHTS] if self.loss else []
+        kinds += [Kind.METRICS] if self.metrics else []
+        return _ordered(kinds)
+
+
+def _ordered(kinds: Sequence[Kind]) -> list[Kind]:
+    return sorted(set(kinds), key=ORDER.index)
+
+
+# -- entries ------------------------------------------------------------------------------
+def describe(key: str, ref: Entry | None, got: Entry | None) -> str:
+    """One evidence row: the key, its dtype and shape, and how it differs."""
+    if ref is None or got is None:
+        present = got or ref
+        assert present is not None
+        where = "only after resume" if ref is None else "missing after resume"
+        return f"{key:<36} {present.dtype} {list(present.shape)}  {where}"
+    head = f"{key:<36} {ref.dtype} {list(ref.shape)}"
+    if (ref.dtype, ref.shape) != (got.dtype, got.shape):
+        return f"{head}  resumed {got.dtype} {list(got.shape)}"
+    a, b = ref.value, got.value
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        if a.dtype.is_floating_point or a.dtype.is_complex:
+            delta = (b.double() - a.double()).abs()
+            differing = int((a != b).sum())
+            return f"{head}  max|Δ| {float(delta.max()):.3g}  {differing}/{a.numel()} elements"
+        differing = int((a != b).sum())
+        if a.numel() == 1:
+            return f"{head}  resumed {b.item()}, reference {a.item()}"
+        return f"{head}  {differing}/{a.numel()} elements differ"
+    if a is not None or b is not None:
+        return f"{head}  resumed {_show(b)}, reference {_show(a)}"
+    return f"{head}  bytes differ"
+
+
+def _show(value: object) -> str:
+    number = scalar(value)
+    return f"{number:.6g}" if number is not None else repr(value)
+
+
+def diff_entries(ref: Mapping[str, Entry], got: Mapping[str, Entry]) -> list[Mismatch]:
+    out = []
+    for key in sorted(ref.keys() | got.keys()):
+        a, b = ref.get(key), got.get(key)
+        if a is None or b is None or a.digest != b.digest:
+            out.append(Mismatch(key, KIND_OF_CATEGORY[category_of(key)], describe(key, a, b)))
+    return out
+
+
+def _observable(mismatches: list[Mismatch]) -> list[Mismatch]:
+    return [m for m in mismatches if m.kind is not Kind.RNG]
+
+
+def diff_metrics(ref: Mapping[str, Entry], got: Mapping[str, Entry]) -> list[Mismatch]:
+    out = []
+    for key in sorted(ref.keys() | got.keys()):
+        a, b = ref.get(key), got.get(key)
+        if a is None or b is None or a.digest != b.digest:
+            row = f"metric {key!r}: resumed {_entry_text(b)}, reference {_entry_text(a)}"
+            out.append(Mismatch(key, Kind.METRICS, row))
+    return out
+
+
+def _entry_text(entry: Entry | None) -> str:
+    return "absent" if entry is None else _show(entry.value)
+
+
+def _weights(snapshot: Snapshot | None) -> dict[str, str]:
+    if snapshot is None:
+        return {}
+    return {k: e.digest for k, e in snapshot.entries.items() if category_of(k) == "weights"}
+
+
+# -- steps --------------------------------------------------------------------------------
+def _counter_rows(ref: StepRecord, got: StepRecord, ref_prev: int, got_prev: int) -> list[str]:
+    rows = []
+    for name in ("epoch", "batch_idx", "global_step", "reported_step"):
+        a, b = getattr(ref, name), getattr(got, name)
+        if a is not None and b is not None and a != b:
+            label = {"batch_idx": "batch index", "reported_step": "step passed to run.step",
+                     "global_step": "trainer.global_step"}.get(name, name)
+            rows.append(f"{label} {b} after resume, reference {a}{_counter_note(name, a, b)}")
+    ref_n, got_n = ref.optimizer_steps - ref_prev, got.optimizer_steps - got_prev
+    if ref_n != got_n:
+        rows.append(f"{got_n} optimizer step(s) in this step after resume, reference {ref_n}")
+    return rows
+
+
+def _counter_note(name: str, ref: int, got: int) -> str:
+    if name == "epoch":
+        return " (an epoch was skipped)" if got > ref else " (an epoch is repeated)"
+    if name in ("global_step", "reported_step") and got < ref:
+        return " (the step counter restarted)"
+    return ""
+
+
+def diff_step(
+    ref: StepRecord, got: StepRecord, step: int, prev: tuple[int, int], start: bool = False
+) -> StepDiff:
+    """Compare one step of two runs. ``start`` also compares the state the step began from."""
+    diff = StepDiff(step, counters=_counter_rows(ref, got, *prev))
+    if ref.batches != got.batches:
+        where = f" (epoch {got.epoch}, batch {got.batch_idx})" if got.epoch is not None else ""
+        diff.batch = f"batch fed{where}: {_digests(got.batches)}, reference {_digests(ref.batches)}"
+    mismatches: list[Mismatch] = []
+    if start and ref.start is not None and got.start is not None:
+        mismatches += diff_entries(ref.start.entries, got.start.entries)
+    if ref.end is not None and got.end is not None:
+        mismatches += diff_entries(ref.end.entries, got.end.entries)
+    # An RNG state is not observable by itself: it matters once it changes something else.
+    diff.state = _observable(mismatches)
+    if (ref.loss is None) != (got.loss is None) or (
+        ref.loss is not None and got.loss is not None and ref.loss.digest != got.loss.digest
+    ):
+        diff.loss = f"loss: resumed {_entry_text(got.loss)}, reference {_entry_text(ref.loss)}"
+    diff.metrics = diff_metrics(ref.metrics, got.metrics)
+    return diff
+
+
+def _digests(batches: Sequence[str]) -> str:
+    return "+".join(d[:10] for d in batches) or "none"
+
+
+def first_difference(
+    ref: Trajectory, other: Trajectory, upto: int | None = None
+) -> StepDiff | None:
+    """The first step at which two fresh runs differ (for the control and killed runs)."""
+    n = min(len(ref.steps), len(other.steps)) if upto is None else upto
+    prev = (0, 0)
+    for i in range(min(n, len(ref.steps), len(other.steps))):
+        diff = diff_step(ref.steps[i], other.steps[i], i + 1, prev, start=True)
+        if diff:
+            return diff
+        prev = (ref.steps[i].optimizer_steps, other.steps[i].optimizer_steps)
+    want = len(ref.steps) if upto is None else upto
+    if len(other.steps) != want and other.error is None:
+        diff = StepDiff(min(want, len(other.steps)) + 1)
+        diff.counters.append(f"{len(other.steps)} optimizer steps, reference {want}")
+        return diff
+    if upto is None and ref.final is not None and other.final is not None:
+        diff = StepDiff(len(ref.steps))
+        diff.state = _observable(diff_entries(ref.final.entries, other.final.entries))
+        diff.metrics = diff_metrics(ref.final_metrics, other.final_metrics)
+        return diff or None
+    return None
+
+
+# -- judging a kill plan ------------------------------------------------------------------
+def judge_control(ref: Trajectory, control: Trajectory) -> Divergence | None:
+    if control.error is not None:
+        detail = f"the second uninterrupted run raised {control.error.type}: {control.error.message}"
+        return Divergence(Kind.NONDETERMINISTIC, None, None, None, detail)
+    diff = first_difference(ref, control)
+    if diff is None:
+        return None
+    what = ", ".join(k.name.lower() for k in diff.kinds())
+    detail = f"two uninterrupted runs differ at step {diff.step} ({what})"
+    return Divergence(Kind.NONDETERMINISTIC, None, None, diff.step, detail, tuple(diff.rows()))
+
+
+@dataclass
+class Verdict:
+    divergence: Divergence | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def judge_plan(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segment]) -> Verdict:
+    """Classify the first divergence of one kill plan, or pass it (with warnings)."""
+    verdict = Verdict(None)
+    n = len(ref.steps)
+    first = segments[0]
+    early = _judge_fresh(ref, plan, first)
+    if early is not None:
+        verdict.divergence = early
+        return verdict
+    for prev, seg in zip(segments, segments[1:], strict=False):
+        div = _judge_resumed(ref, plan, prev, seg, n, verdict, last=seg is segments[-1])
+        if div is not None:
+            verdict.divergence = div
+            return verdict
+    if len(segments) < len(plan) + 1:
+        verdict.divergence = _no_checkpoint(plan, segments[-1])
+    return verdict
+
+
+def _judge_fresh(ref: Trajectory, plan: tuple[int, ...], seg: Segment) -> Divergence | None:
+    traj, k = seg.trajectory, plan[0]
+    diff = first_difference(ref, traj, upto=k)
+    if traj.error is not None and diff is None:
+        detail = (
+            f"a fresh run raised {traj.error.type} before the kill at step {k}, though the "
+            f"uninterrupted run did not: {traj.error.message}"
+        )
+        return Divergence(Kind.NONDETERMINISTIC, k, None, len(traj.steps) + 1, detail, plan=plan)
+    if diff is not None:
+        detail = f"a fresh run differed from the reference at step {diff.step}, before any kill"
+        return Divergence(
+            Kind.NONDETERMINISTIC, k, None, diff.step, detail, tuple(diff.rows()), plan=plan
+        )
+    return None
+
+
+def _no_checkpoint(plan: tuple[int, ...], seg: Segment) -> Divergence:
+    k = seg.kill_at
+    files = sorted(p.path.name for p in seg.trajectory.checkpoints)
+    detail = "the killed run left no checkpoint to resume from"
+    evidence = [f"checkpoint files seen: {', '.join(files) if files else 'none'}"]
+    gs = [s.global_step for s in seg.trajectory.steps if s.global_step is not None]
+    if gs and gs[-1] == 0:
+        evidence.append(
+            f"trainer.global_step stayed 0 while the harness counted {len(gs)} optimizer steps: "
+            "step-based ModelCheckpoint and max_steps never fire"
+        )
+    return Divergence(Kind.NO_CHECKPOINT, k, None, None, detail, tuple(evidence), plan=plan)
+
+
+def _judge_resumed(
+    ref: Trajectory,
+    plan: tuple[int, ...],
+    prev: Segment,
+    seg: Segment,
+    n: int,
+    verdict: Verdict,
+    last: bool,
+) -> Divergence | None:
+    traj, c = seg.trajectory, seg.checkpoint_step
+    name = seg.resume_from.name if seg.resume_from else None
+
+    def divergence(kind: Kind, step: int | None, detail: str, rows: Sequence[str] = (),
+                   others: Sequence[Kind] = ()) -> Divergence:
+        return Divergence(kind, prev.kill_at, c, step, detail, tuple(rows),
+                          tuple(k for k in others if k is not kind), plan, name)
+
+    if traj.error is not None:
+        kind = Kind.UNLOADABLE_CHECKPOINT if traj.error.while_loading else Kind.RESUME_CRASH
+        detail = f"{traj.error.type}: {traj.error.message}".splitlines()[0][:300]
+        rows = traj.error.traceback.strip().splitlines()[-6:]
+        return divergence(kind, len(traj.steps) + c + 1 if traj.steps else None, detail, rows)
+    if not traj.steps:
+        if c >= n:
+            return None
+        return divergence(Kind.PROGRESS, c + 1, "the resumed run made no optimizer step",
+                          [f"total optimizer steps {c}, reference {n}"])
+    # The state right after restore, against the reference at the same point of the loop.
+    restored = traj.restored
+    ref_at = ref.steps[c].start if c < n else ref.final
+    initial = ref.steps[0].start
+    if c > 0 and _weights(restored) and _weights(restored) == _weights(initial) and (
+        _weights(ref_at) != _weights(initial)
+    ):
+        detail = (
+            f"the resumed run starts from the initial weights, not from the checkpoint of step {c}"
+        )
+        rows = [f"{len(_weights(restored))} weight tensors equal their initial values"]
+        if traj.claimed_checkpoint_step is None and seg.resume_from and seg.resume_from.suffix == ".ckpt":
+            rows.append("the harness's own callback state in the checkpoint was never loaded either")
+        return divergence(Kind.NOT_RESTORED, c + 1, detail, rows)
+    first = traj.steps[0]
+    ref_first = ref.steps[c] if c < n else None
+    counters = _counter_rows(ref_first, first, _prev_opt(ref, c), 0) if ref_first else []
+    state = diff_entries(ref_at.entries, restored.entries) if ref_at and restored else []
+    blocking = [m for m in state if m.kind is not Kind.RNG]
+    rng = [m for m in state if m.kind is Kind.RNG]
+    if counters or blocking:
+        kinds = _ordered(([Kind.PROGRESS] if counters else []) + [m.kind for m in state])
+        primary = kinds[0]
+        rows = counters + [m.row for m in blocking] + [m.row for m in rng]
+        return divergence(primary, c + 1, _restore_detail(primary, counters, blocking), rows, kinds)
+    # Walk the resumed steps against the reference.
+    prev_opt = (_prev_opt(ref, c), 0)
+    for j, rec in enumerate(traj.steps):
+        g = c + j + 1
+        if g > n:
+            return divergence(Kind.PROGRESS, g, f"the resumed run went on past step {n}",
+                              [f"total optimizer steps {c + len(traj.steps)}, reference {n}"])
+        diff = diff_step(ref.steps[g - 1], rec, g, prev_opt)
+        if diff:
+            kinds = diff.kinds()
+            rows = diff.rows() + [m.row for m in rng]
+            # Inputs before outputs: counters, then the batch fed, then what the step made.
+            if diff.counters:
+                primary = Kind.PROGRESS
+            elif diff.batch:
+                primary = Kind.DATA_ORDER
+            else:
+                primary = Kind.RNG if rng else kinds[0]
+            return divergence(primary, g, _step_detail(primary, diff, rng), rows,
+                              kinds + ([Kind.RNG] if rng else []))
+        prev_opt = (ref.steps[g - 1].optimizer_steps, rec.optimizer_steps)
+    total = c + len(traj.steps)
+    if last and total < n:
+        return divergence(Kind.PROGRESS, total + 1, f"the resumed run stopped after step {total}",
+                          [f"total optimizer steps {total}, reference {n}"])
+    if last and ref.final is not None and traj.final is not None:
+        final = _observable(diff_entries(ref.final.entries, traj.final.entries))
+        metrics = diff_metrics(ref.final_metrics, traj.final_metrics)
+        if final or metrics:
+            primary = Kind.RNG if rng else (Kind.WEIGHTS if final else Kind.METRICS)
+            rows = [m.row for m in final + metrics]
+            return divergence(primary, n, "the final state differs after training ends", rows,
+                              [m.kind for m in final + metrics])
+    if rng:
+        keys = ", ".join(m.key for m in rng)
+        verdict.warnings.append(
+            f"after resuming from step {c} the RNG state differs from the uninterrupted run "
+            f"({keys}); nothing observable changed in this job, but dropout, shuffling or "
+            "augmentation would diverge"
+        )
+    return None
+
+
+def _prev_opt(ref: Trajectory, c: int) -> int:
+    return ref.steps[c - 1].optimizer_steps if c > 0 else 0
+
+
+def _restore_detail(kind: Kind, counters: list[str], state: list[Mismatch]) -> str:
+    if kind is Kind.PROGRESS:
+        return counters[0]
+    n = sum(1 for m in state if m.kind is kind)
+    what = {Kind.WEIGHTS: "weight tensors", Kind.OPTIMIZER: "optimizer state entries",
+            Kind.SCHEDULER: "learning-rate/scheduler values"}[kind]
+    return f"{n} {what} differ right after restore"
+
+
+def _step_detail(kind: Kind, diff: StepDiff, rng: list[Mismatch]) -> str:
+    if kind is Kind.PROGRESS:
+        return diff.counters[0]
+    if kind is Kind.RNG:
+        seen = ", ".join(k.name.lower() for k in diff.kinds())
+        return f"RNG state differs right after restore; first visible at step {diff.step} ({seen})"
+    if kind is Kind.DATA_ORDER:
+        also = " (the restored RNG state differs too)" if rng else ", with identical restored state"
+        return f"a different batch is fed{also}"
+    if kind is Kind.METRICS:
+        return diff.metrics[0].row
+    if diff.loss and not diff.state:
+        return f"the loss differs with the same batch and state ({diff.loss})"
+    n = sum(1 for m in diff.state if m.kind is kind)
+    return f"{n} {kind.name.lower()} value(s) differ after the step"

@@ -1,0 +1,156 @@
+"""The resume check: reference run, control run, killed and resumed runs, and the verdict."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from resumecheck.compare import Segment, judge_control, judge_plan
+from resumecheck.errors import ConfigError, JobError, ResumeDivergence
+from resumecheck.jobs import Job, LightningJob, TorchJob
+from resumecheck.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
+from resumecheck.recorder import newest_checkpoint
+from resumecheck.report import Divergence, Report
+from resumecheck.runner import InProcessRunner, Runner, RunSpec
+from resumecheck.trajectory import CheckpointFile, Trajectory
+
+MODES = ("exception",)
+
+
+def make_runner(mode: str) -> Runner:
+    if mode == "exception":
+        return InProcessRunner()
+    raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")
+
+
+def check(
+    job: Job,
+    kills: KillSpec = 5,
+    mode: str = "exception",
+    seed: int | None = None,
+    control: bool = True,
+    keep_artifacts: bool = False,
+    artifacts_dir: str | os.PathLike[str] | None = None,
+) -> Report:
+    """Kill ``job`` after random (or given) optimizer steps, resume it, and compare.
+
+    Args:
+        job: a :class:`LightningJob` or :class:`TorchJob`.
+        kills: how many kill steps to draw at random, or explicit plans: ``[5, 9]`` (two
+            single kills) or ``[[5, 11], 7]`` (kill at 5, resume, kill at 11, resume; and
+            separately a single kill at 7).
+        mode: how the run dies; ``"exception"`` raises inside the process.
+        seed: seed for drawing kill steps; random (and shown in the report) when ``None``.
+        control: run the uninterrupted job twice to rule out nondeterminism first.
+        keep_artifacts: keep checkpoints and logs even when the check passes.
+        artifacts_dir: where to put them (a fresh temp dir by default).
+    """
+    __tracebackhide__ = True
+    if not isinstance(job, LightningJob | TorchJob):
+        raise ConfigError(f"job must be a LightningJob or TorchJob, not {type(job).__name__}")
+    requested = normalize_plans(kills)
+    runner = make_runner(mode)
+    seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
+    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=artifacts_dir))
+    report = None
+    try:
+        report = _check(job, requested, runner, mode, seed, control, workdir)
+    finally:
+        failed = report is None or not report.passed
+        if keep_artifacts or failed:
+            kept = str(workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+            kept = None
+    return Report(
+        **{**report.__dict__, "artifacts": kept, "seconds": time.perf_counter() - started}
+    )
+
+
+def _check(
+    job: Job,
+    requested: list[Plan] | int,
+    runner: Runner,
+    mode: str,
+    seed: int,
+    control: bool,
+    workdir: Path,
+) -> Report:
+    reference = _fresh(runner, job, workdir / "reference")
+    n = len(reference.steps)
+    if reference.error is not None:
+        raise JobError(
+            f"the uninterrupted run of {job.label} failed before any kill, so its resumes "
+            f"cannot be checked; fix the job first:\n{reference.error.traceback}"
+        )
+    if n < 2:
+        raise JobError(
+            f"{job.label} made {n} optimizer step(s) uninterrupted; a resume check needs at "
+            "least 2 (raise max_steps/max_epochs, or call run.step after every optimizer step)"
+        )
+    plans = draw_plans(requested, n, seed) if isinstance(requested, int) else requested
+    check_range(plans, n, job.label)
+    base = {"job": job.label, "mode": mode, "seed": seed, "plans": tuple(plans), "steps": n,
+            "control": control}
+    if control:
+        nondeterministic = judge_control(reference, _fresh(runner, job, workdir / "control"))
+        if nondeterministic is not None:
+            return Report(**base, divergences=(nondeterministic,))
+    divergences: list[Divergence] = []
+    warnings: list[str] = []
+    for plan in plans:
+        verdict = judge_plan(reference, plan, _run_plan(runner, job, plan, workdir))
+        if verdict.divergence is not None:
+            divergences.append(verdict.divergence)
+        warnings += [w for w in verdict.warnings if w not in warnings]
+    return Report(**base, divergences=tuple(divergences), warnings=tuple(warnings))
+
+
+def _fresh(runner: Runner, job: Job, run_dir: Path) -> Trajectory:
+    return runner.run(job, RunSpec(run_dir, run_dir / "checkpoints", job.seed))
+
+
+def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segment]:
+    """Kill at each step of the plan in turn, resuming from the newest checkpoint each time."""
+    chain = workdir / ("plan-" + "-".join(map(str, plan)))
+    checkpoints = chain / "checkpoints"
+    known: dict[Path, CheckpointFile] = {}
+    segments: list[Segment] = []
+    resume_from: Path | None = None
+    offset = 0
+    for i, kill_at in enumerate([*plan, None]):
+        spec = RunSpec(chain / f"run-{i}", checkpoints, job.seed, resume_from, kill_at, offset)
+        trajectory = runner.run(job, spec)
+        segments.append(Segment(trajectory, kill_at, resume_from, offset))
+        if kill_at is None or trajectory.killed_at is None:
+            break
+        known.update({f.path: f for f in trajectory.checkpoints})
+        newest = newest_checkpoint(known)
+        if newest is None:
+            break
+        resume_from = newest.path
+        offset = _checkpoint_step(job, newest)
+    return segments
+
+
+def _checkpoint_step(job: Job, newest: CheckpointFile) -> int:
+    if isinstance(job, LightningJob):
+        from resumecheck.adapters.lightning import claimed_step
+
+        claimed = claimed_step(newest.path)
+        if claimed is not None:
+            return claimed
+    return newest.step
+
+
+def assert_resumes(job: Job, kills: KillSpec = 5, **options: object) -> Report:
+    """Like :func:`check`, but raise :class:`ResumeDivergence` when the resume diverges."""
+    __tracebackhide__ = True
+    report = check(job, kills, **options)  # type: ignore[arg-type]
+    if not report.passed:
+        raise ResumeDivergence(report)
+    return report

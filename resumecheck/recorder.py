@@ -1,0 +1,191 @@
+"""Records a run's trajectory and kills it right after the planned optimizer step.
+
+Framework-neutral: the Lightning callback and :class:`~resumecheck.run.Run` feed it. Steps
+are counted from real ``optimizer.step()`` calls (global torch hooks), never from
+``trainer.global_step``, which manual optimization outside ``training_step`` leaves at 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.optim.optimizer import (
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
+
+from resumecheck.snapshot import Entry, Snapshot
+from resumecheck.trajectory import CheckpointFile, StepRecord, Trajectory
+
+# Names a checkpoint writer uses for files that are not finished yet.
+_PARTIAL_SUFFIXES = (".tmp", ".temp", ".part", ".partial", "~", ".lock")
+_TAIL_BYTES = 4096
+
+
+class SimulatedCrash(BaseException):
+    """Raised by the harness right after the planned step. A BaseException, so a job's
+    ``except Exception`` cannot swallow it; not KeyboardInterrupt, which Lightning turns into
+    ``sys.exit(1)``."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"resumecheck killed the run after step {step}")
+        self.step = step
+
+
+FileKey = tuple[int, int, int, str]
+
+
+class Recorder:
+    """Collects :class:`StepRecord` s and checkpoint files for one run."""
+
+    def __init__(
+        self,
+        checkpoint_dir: Path,
+        kill_at: int | None = None,
+        offset: int = 0,
+        on_pre_step: Callable[[torch.optim.Optimizer], None] | None = None,
+    ) -> None:
+        self.checkpoint_dir = checkpoint_dir
+        self.kill_at = kill_at
+        self.offset = offset
+        self.trajectory = Trajectory()
+        self.optimizer_steps = 0
+        self._open: StepRecord | None = None
+        self._steps_at_open = 0
+        self.on_pre_step = on_pre_step
+        self._files: dict[Path, FileKey] = dict(self._scan_keys())
+        self._seen = 0
+
+    # -- step bookkeeping ------------------------------------------------------------------
+    @property
+    def open_step(self) -> StepRecord | None:
+        return self._open
+
+    @property
+    def stepped_since_open(self) -> bool:
+        return self.optimizer_steps > self._steps_at_open
+
+    def completed_steps(self) -> int:
+        """Global count of harness steps whose optimizer step has happened."""
+        opened = 1 if self._open is not None and self.stepped_since_open else 0
+        return self.offset + len(self.trajectory.steps) + opened
+
+    def open(self, start: Snapshot | None, epoch: int | None, batch_idx: int | None) -> StepRecord:
+        record = StepRecord(len(self.trajectory.steps) + 1, epoch=epoch, batch_idx=batch_idx)
+        record.start = start
+        self._open = record
+        self._steps_at_open = self.optimizer_steps
+        return record
+
+    def ensure_open(self) -> StepRecord:
+        return self._open if self._open is not None else self.open(None, None, None)
+
+    def close(self, end: Snapshot | None, **counters: Any) -> StepRecord:
+        """Finish the open step; scan for checkpoints; kill if this was the planned step."""
+        record = self.ensure_open()
+        record.end = end
+        record.optimizer_steps = self.optimizer_steps
+        for name, value in counters.items():
+            setattr(record, name, value)
+        self.trajectory.steps.append(record)
+        self._open = None
+        step = self.offset + len(self.trajectory.steps)
+        self.scan_checkpoints(step)
+        if self.kill_at is not None and step == self.kill_at:
+            self.trajectory.killed_at = step
+            raise SimulatedCrash(step)
+        return record
+
+    def add_batch(self, batch: Any) -> None:
+        self.ensure_open().batches.append(batch_digest(batch))
+
+    def set_loss(self, loss: Entry | None) -> None:
+        if loss is not None:
+            self.ensure_open().loss = loss
+
+    # -- optimizer hooks -------------------------------------------------------------------
+    @contextmanager
+    def installed(self) -> Iterator[Recorder]:
+        def post(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            self.optimizer_steps += 1
+
+        def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            if self.on_pre_step is not None and (
+                self._open is None or not self.stepped_since_open
+            ):
+                self.on_pre_step(opt)
+
+        handles = [register_optimizer_step_post_hook(post), register_optimizer_step_pre_hook(pre)]
+        try:
+            yield self
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    # -- checkpoint files ------------------------------------------------------------------
+    def _scan_keys(self) -> Iterator[tuple[Path, FileKey]]:
+        if not self.checkpoint_dir.is_dir():
+            return
+        for root, _dirs, files in os.walk(self.checkpoint_dir):
+            for name in files:
+                if name.startswith(".") or name.endswith(_PARTIAL_SUFFIXES):
+                    continue
+                path = Path(root, name)
+                try:
+                    st = path.stat()
+                    with path.open("rb") as fh:
+                        fh.seek(max(0, st.st_size - _TAIL_BYTES))
+                        tail = hashlib.blake2b(fh.read(), digest_size=8).hexdigest()
+                except OSError:
+                    continue
+                yield path, (st.st_ino, st.st_size, st.st_mtime_ns, tail)
+
+    def scan_checkpoints(self, step: int) -> None:
+        """Note every checkpoint file that appeared or changed since the last scan."""
+        for path, key in self._scan_keys():
+            if self._files.get(path) != key:
+                self._files[path] = key
+                self._seen += 1
+                self.trajectory.checkpoints.append(CheckpointFile(path, step, self._seen, key[2]))
+
+
+def batch_digest(batch: Any) -> str:
+    """An exact hash of a batch: every tensor's bytes, plus the structure holding them."""
+    from resumecheck.snapshot import object_entry, tensor_entry
+
+    h = hashlib.blake2b(digest_size=16)
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, torch.Tensor):
+            e = tensor_entry(obj, False)
+            h.update(f"T{e.dtype}{e.shape}{e.digest}".encode())
+        elif isinstance(obj, dict):
+            for k in sorted(obj, key=repr):
+                h.update(f"K{k!r}".encode())
+                visit(obj[k])
+        elif isinstance(obj, list | tuple):
+            h.update(f"L{len(obj)}".encode())
+            for item in obj:
+                visit(item)
+        elif hasattr(obj, "__array__"):
+            visit(torch.as_tensor(obj))
+        else:
+            h.update(object_entry(obj).digest.encode())
+
+    visit(batch)
+    return h.hexdigest()
+
+
+def newest_checkpoint(files: dict[Path, CheckpointFile]) -> CheckpointFile | None:
+    """The checkpoint to resume from: the latest one written, preferring a step-named file
+    over ``last*`` when both were written at the same step."""
+    alive = [f for f in files.values() if f.path.exists()]
+    if not alive:
+        return None
+    return max(alive, key=lambda f: (f.step, not f.path.name.startswith("last"), f.seen))

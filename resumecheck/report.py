@@ -1,0 +1,184 @@
+"""Verdict kinds, divergences and the report. Pure: no torch, so pytest can import it cheaply."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_EVIDENCE_LINES = 10
+
+
+class Kind(enum.Enum):
+    """What went wrong in a resume, in the order causes are judged."""
+
+    NO_CHECKPOINT = "the killed run left no checkpoint to resume from"
+    UNLOADABLE_CHECKPOINT = "a checkpoint exists but cannot be loaded"
+    RESUME_CRASH = "the resumed run raised"
+    NOT_RESTORED = "the resumed run started from the initial state, not from the checkpoint"
+    PROGRESS = "step/epoch/batch counters differ: steps or epochs skipped or repeated"
+    WEIGHTS = "parameters or buffers differ"
+    OPTIMIZER = "optimizer state differs right after restore"
+    SCHEDULER = "learning rates differ"
+    RNG = "state restored but RNG state differs"
+    DATA_ORDER = "state equal but a different batch is fed"
+    METRICS = "weights identical but logged metrics differ"
+    NONDETERMINISTIC = "two uninterrupted runs already differ"
+
+    @property
+    def hint(self) -> str:
+        return HINTS[self]
+
+
+HINTS: dict[Kind, str] = {
+    Kind.NO_CHECKPOINT: "make sure a checkpoint is written while training runs "
+    "(ModelCheckpoint fires on trainer.global_step, which manual optimization outside "
+    "training_step never advances)",
+    Kind.UNLOADABLE_CHECKPOINT: "write checkpoints atomically (temp file + os.replace) and keep "
+    "them loadable with torch.load(weights_only=True): no numpy or custom objects",
+    Kind.RESUME_CRASH: "resume with trainer.fit(model, ckpt_path=...); "
+    "Trainer(resume_from_checkpoint=...) was removed in Lightning 2.0",
+    Kind.NOT_RESTORED: "the checkpoint was never applied: pass ckpt_path to fit, or load the "
+    "state dicts you saved into the model and optimizer",
+    Kind.PROGRESS: "restore step/epoch counters with the weights: trainer.fit(model, "
+    "ckpt_path=...) rather than Model.load_from_checkpoint + fit",
+    Kind.WEIGHTS: "save and restore every parameter and buffer (model.state_dict())",
+    Kind.OPTIMIZER: "save and restore optimizer.state_dict()",
+    Kind.SCHEDULER: "return the LR scheduler from configure_optimizers (or save its state_dict)",
+    Kind.RNG: "save and restore torch, numpy and random RNG states "
+    "in the checkpoint",
+    Kind.DATA_ORDER: "make the data order resumable: a sampler seeded per epoch with its "
+    "position saved in the checkpoint (or torchdata's StatefulDataLoader)",
+    Kind.METRICS: "save metric state (torchmetrics accumulators, running averages) in the "
+    "checkpoint",
+    Kind.NONDETERMINISTIC: "the job is not deterministic even without a kill: seed every "
+    "source of randomness and avoid nondeterministic kernels before checking resumes",
+}
+
+
+def format_plan(plan: Sequence[int]) -> str:
+    """Render one kill plan the way ``check(kills=...)`` accepts it."""
+    return str(plan[0]) if len(plan) == 1 else "[" + ", ".join(map(str, plan)) + "]"
+
+
+def format_kills(plans: Sequence[Sequence[int]]) -> str:
+    """Render kill plans as a ``kills=`` argument: ``[5]`` or ``[[5, 11], 7]``."""
+    return "[" + ", ".join(format_plan(p) for p in plans) + "]"
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first difference between a resumed run and the reference, classified.
+
+    ``step`` is the optimizer step (1-based, counted by the harness) at which the difference
+    shows; ``None`` when it is not tied to a step (no checkpoint, a crash).
+    """
+
+    kind: Kind
+    kill_step: int | None
+    checkpoint_step: int | None
+    step: int | None
+    detail: str
+    evidence: tuple[str, ...] = ()
+    others: tuple[Kind, ...] = ()
+    plan: tuple[int, ...] = ()
+    checkpoint: str | None = None
+
+    def headline(self) -> str:
+        if self.kind is Kind.NONDETERMINISTIC:
+            return "job is nondeterministic: two uninterrupted runs differ"
+        where = f"killed after step {self.kill_step}"
+        if len(self.plan) > 1:
+            where = f"kill plan {format_plan(self.plan)}: {where}"
+        if self.checkpoint is not None:
+            where += f", resumed from {self.checkpoint} (step {self.checkpoint_step})"
+        return f"resume diverged: {where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.name,
+            "kill_step": self.kill_step,
+            "checkpoint_step": self.checkpoint_step,
+            "checkpoint": self.checkpoint,
+            "step": self.step,
+            "detail": self.detail,
+            "evidence": list(self.evidence),
+            "others": [k.name for k in self.others],
+            "plan": list(self.plan),
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of one ``check``: passed, or the divergences found, with evidence."""
+
+    job: str
+    mode: str
+    seed: int
+    plans: tuple[tuple[int, ...], ...]
+    steps: int
+    divergences: tuple[Divergence, ...] = ()
+    warnings: tuple[str, ...] = ()
+    artifacts: str | None = None
+    control: bool = True
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.divergences
+
+    @property
+    def kinds(self) -> list[Kind]:
+        return [d.kind for d in self.divergences]
+
+    def reproduce(self, divergence: Divergence | None = None) -> str:
+        """The call that replays one divergence (or the whole check)."""
+        plans = [divergence.plan] if divergence and divergence.plan else list(self.plans)
+        if divergence is not None and divergence.kind is Kind.NONDETERMINISTIC:
+            plans = list(self.plans)
+        return f'rc.check(job, kills={format_kills(plans)}, mode="{self.mode}")'
+
+    def __str__(self) -> str:
+        if self.passed:
+            lines = [
+                f"resume ok: {self.job}, {len(self.plans)} kill plan(s) "
+                f"{format_kills(self.plans)} in {self.steps} steps, mode {self.mode}, "
+                f"seed {self.seed}: bit-identical to the uninterrupted run"
+            ]
+            lines += [f"  warning: {w}" for w in self.warnings]
+            return "\n".join(lines)
+        lines: list[str] = []
+        for div in self.divergences:
+            lines.append(div.headline())
+            at = f" at step {div.step}" if div.step is not None else ""
+            lines.append(f"  {div.kind.name}{at}: {div.detail}")
+            shown = div.evidence[:MAX_EVIDENCE_LINES]
+            lines += [f"    {e}" for e in shown]
+            if len(div.evidence) > len(shown):
+                lines.append(f"    ... {len(div.evidence) - len(shown)} more")
+            if div.others:
+                lines.append("  also differs: " + ", ".join(k.name for k in div.others))
+            lines.append(f"  hint: {div.kind.hint}")
+            lines.append(f"  reproduce: {self.reproduce(div)}")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        if self.artifacts:
+            lines.append(f"  artifacts kept: {self.artifacts}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "job": self.job,
+            "mode": self.mode,
+            "seed": self.seed,
+            "plans": [list(p) for p in self.plans],
+            "steps": self.steps,
+            "control": self.control,
+            "divergences": [d.to_dict() for d in self.divergences],
+            "warnings": list(self.warnings),
+            "artifacts": self.artifacts,
+            "seconds": round(self.seconds, 3),
+            "reproduce": self.reproduce(self.divergences[0] if self.divergences else None),
+        }

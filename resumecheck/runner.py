@@ -1,0 +1,123 @@
+"""Executes one run of a job (fresh, killed, or resumed) and returns its trajectory.
+
+A runner is chosen by kill mode. ``exception`` runs in this process and interrupts the job
+with :class:`~resumecheck.recorder.SimulatedCrash`; process modes run the same
+:func:`execute` in a child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import traceback
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from resumecheck.jobs import Job, LightningJob
+from resumecheck.recorder import Recorder, SimulatedCrash
+from resumecheck.trajectory import RunError, Trajectory
+
+_QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
+# Frames that mean "the checkpoint file itself could not be read".
+_LOADING_FILES = ("torch/serialization.py", "torch/_weights_only_unpickler.py")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Where one run works, what it resumes from, and after which global step it dies."""
+
+    run_dir: Path
+    checkpoint_dir: Path
+    seed: int
+    resume_from: Path | None = None
+    kill_at: int | None = None
+    offset: int = 0  # global step the resumed run starts after
+
+
+class Runner(Protocol):
+    """Runs a job once under a spec. Implementations differ in how the kill happens."""
+
+    def run(self, job: Job, spec: RunSpec) -> Trajectory: ...
+
+
+@contextmanager
+def isolated(seed: int) -> Iterator[None]:
+    """Seed every RNG for a run; afterwards give the caller back its RNG, env and log state."""
+    import numpy as np
+
+    saved_rng = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    saved_env = os.environ.get("PL_GLOBAL_SEED")
+    loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            # The job's own warnings are not the harness's business (and pytest may make
+            # them errors).
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        torch.set_rng_state(saved_rng[0])
+        np.random.set_state(saved_rng[1])
+        random.setstate(saved_rng[2])
+        if saved_env is None:
+            os.environ.pop("PL_GLOBAL_SEED", None)
+        else:
+            os.environ["PL_GLOBAL_SEED"] = saved_env
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def run_error(exc: BaseException) -> RunError:
+    frames = traceback.extract_tb(exc.__traceback__)
+    while_loading = any(f.filename.endswith(_LOADING_FILES) for f in frames)
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and not while_loading:
+        cause_frames = traceback.extract_tb(cause.__traceback__)
+        while_loading = any(f.filename.endswith(_LOADING_FILES) for f in cause_frames)
+    text = "".join(traceback.format_exception(exc))
+    return RunError(type(exc).__name__, str(exc).strip(), text[-4000:], while_loading)
+
+
+def execute(job: Job, spec: RunSpec) -> Trajectory:
+    """Run the job once in this process; a kill or a crash ends the trajectory early."""
+    spec.run_dir.mkdir(parents=True, exist_ok=True)
+    spec.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    recorder = Recorder(spec.checkpoint_dir, spec.kill_at, spec.offset)
+    with isolated(spec.seed), recorder.installed():
+        try:
+            if isinstance(job, LightningJob):
+                from resumecheck.adapters.lightning import run_lightning_job
+
+                run_lightning_job(job, spec, recorder)
+            else:
+                from resumecheck.adapters.torch_loop import run_torch_job
+
+                run_torch_job(job, spec, recorder)
+        except SimulatedCrash:
+            pass
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            recorder.trajectory.error = run_error(exc)
+    # Files written while dying (e.g. on-exception checkpoints) belong to the last step done.
+    recorder.scan_checkpoints(recorder.completed_steps())
+    return recorder.trajectory
+
+
+class InProcessRunner:
+    """Kill mode ``exception``: the run is interrupted by an exception in this process."""
+
+    def run(self, job: Job, spec: RunSpec) -> Trajectory:
+        return execute(job, spec)
