@@ -357,8 +357,10 @@ def _judge_resumed(
                 primary = Kind.PROGRESS
             elif diff.batch:
                 primary = Kind.DATA_ORDER
+            elif rng and (diff.state or diff.loss):
+                primary = Kind.RNG  # same inputs, different outputs: the random draws
             else:
-                primary = Kind.RNG if rng else kinds[0]
+                primary = kinds[0]
             return divergence(primary, g, _step_detail(primary, diff, rng), rows,
                               kinds + ([Kind.RNG] if rng else []))
         prev_opt = (ref.steps[g - 1].optimizer_steps, rec.optimizer_steps)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,14 +133,25 @@ class Report:
     def kinds(self) -> list[Kind]:
         return [d.kind for d in self.divergences]
 
+    def plans_for(self, divergence: Divergence | None) -> list[tuple[int, ...]]:
+        """The kill plans that replay one divergence (all plans for the check as a whole)."""
+        if divergence is None or not divergence.plan or divergence.kind is Kind.NONDETERMINISTIC:
+            return list(self.plans)
+        return [divergence.plan]
+
     def reproduce(self, divergence: Divergence | None = None) -> str:
-        """The call that replays one divergence (or the whole check)."""
-        plans = [divergence.plan] if divergence and divergence.plan else list(self.plans)
-        if divergence is not None and divergence.kind is Kind.NONDETERMINISTIC:
-            plans = list(self.plans)
-        return f'rc.check(job, kills={format_kills(plans)}, mode="{self.mode}")'
+        """The Python call that replays one divergence (or the whole check)."""
+        kills = format_kills(self.plans_for(divergence))
+        return f'rc.check(job, kills={kills}, mode="{self.mode}")'
 
     def __str__(self) -> str:
+        return self.format()
+
+    def format(self, reproduce: Callable[[list[tuple[int, ...]]], str] | None = None) -> str:
+        """The human report; ``reproduce`` renders the replay line from kill plans."""
+        def replay(div: Divergence) -> str:
+            return reproduce(self.plans_for(div)) if reproduce else self.reproduce(div)
+
         if self.passed:
             lines = [
                 f"resume ok: {self.job}, {len(self.plans)} kill plan(s) "
@@ -161,7 +172,7 @@ class Report:
             if div.others:
                 lines.append("  also differs: " + ", ".join(k.name for k in div.others))
             lines.append(f"  hint: {div.kind.hint}")
-            lines.append(f"  reproduce: {self.reproduce(div)}")
+            lines.append(f"  reproduce: {replay(div)}")
         lines += [f"  warning: {w}" for w in self.warnings]
         if self.artifacts:
             lines.append(f"  artifacts kept: {self.artifacts}")

@@ -1,0 +1,102 @@
+"""``resumecheck check path/to/jobs.py::make_job``: run a resume check from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from resumecheck.errors import ConfigError, JobError
+
+EXIT_PASS, EXIT_DIVERGED, EXIT_ERROR = 0, 1, 2
+
+
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="FILE::FACTORY",
+                        help="a Python file and the job (or zero-arg function returning one) in it")
+    parser.add_argument("--kills", default="5", metavar="N|STEPS",
+                        help="how many kill steps to draw (default 5), or explicit steps: "
+                        "'5,13' or a JSON list of plans such as '[[5, 11], 7]'")
+    parser.add_argument("--mode", default="exception", help="kill mode (default: exception)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for drawing kill steps")
+    parser.add_argument("--no-control", action="store_true",
+                        help="skip the second uninterrupted run that rules out nondeterminism")
+    parser.add_argument("--keep-artifacts", action="store_true",
+                        help="keep checkpoints and logs even when the check passes")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def parse_kills(text: str) -> Any:
+    """``"5"`` → 5 kills drawn; ``"3,7"`` → steps 3 and 7; JSON lists pass through."""
+    text = text.strip()
+    try:
+        if text.startswith("["):
+            return json.loads(text)
+        if "," in text:
+            return [int(part) for part in text.split(",") if part.strip()]
+        return int(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"--kills {text!r}: expected a number, comma-separated steps, or a JSON list"
+        ) from exc
+
+
+def load_job(target: str) -> Any:
+    """Import ``FILE::NAME`` and return the job it names (calling it if it is a factory)."""
+    from resumecheck.jobs import LightningJob, TorchJob
+
+    path_text, sep, name = target.rpartition("::")
+    if not sep or not name:
+        raise ConfigError(f"{target!r}: expected FILE::FACTORY, e.g. jobs.py::make_job")
+    path = Path(path_text)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file (from {target!r})")
+    module_name = f"_resumecheck_job_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise JobError(f"{path}: importing it raised {type(exc).__name__}: {exc}") from exc
+    obj = getattr(module, name, None)
+    if obj is None:
+        raise ConfigError(f"{path} has no {name!r}; define a function returning the job")
+    job = obj if isinstance(obj, LightningJob | TorchJob) else obj()
+    if not isinstance(job, LightningJob | TorchJob):
+        raise ConfigError(
+            f"{target} returned {type(job).__name__}, not a resumecheck.LightningJob or TorchJob"
+        )
+    return job
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from resumecheck.harness import check
+
+    try:
+        job = load_job(args.target)
+        report = check(job, kills=parse_kills(args.kills), mode=args.mode, seed=args.seed,
+                       control=not args.no_control, keep_artifacts=args.keep_artifacts)
+    except (ConfigError, JobError) as exc:
+        print(f"resumecheck check: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"resumecheck: seed {report.seed} (kills {report.plans}; replay with --seed "
+          f"{report.seed})", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.format(lambda plans: _command(args, plans)))
+    return EXIT_PASS if report.passed else EXIT_DIVERGED
+
+
+def _command(args: argparse.Namespace, plans: list[tuple[int, ...]]) -> str:
+    from resumecheck.report import format_kills
+
+    kills = format_kills(plans).replace(" ", "")
+    return f"resumecheck check {args.target} --kills '{kills}' --mode {args.mode}"
