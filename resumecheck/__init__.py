@@ -34,8 +34,11 @@ __all__ = [
     "check",
 ]
 
-_LAZY = {"check": "resumecheck.harness", "assert_resumes": "resumecheck.harness",
-         "Run": "resumecheck.run"}
+_LAZY = {
+    "check": "resumecheck.harness",
+    "assert_resumes": "resumecheck.harness",
+    "Run": "resumecheck.run",
+}
 
 
 def __getattr__(name: str) -> Any:

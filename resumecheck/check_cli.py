@@ -15,17 +15,30 @@ EXIT_PASS, EXIT_DIVERGED, EXIT_ERROR = 0, 1, 2
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="FILE::FACTORY",
-                        help="a Python file and the job (or zero-arg function returning one) in it")
-    parser.add_argument("--kills", default="5", metavar="N|STEPS",
-                        help="how many kill steps to draw (default 5), or explicit steps: "
-                        "'5,13' or a JSON list of plans such as '[[5, 11], 7]'")
+    parser.add_argument(
+        "target",
+        metavar="FILE::FACTORY",
+        help="a Python file and the job (or zero-arg function returning one) in it",
+    )
+    parser.add_argument(
+        "--kills",
+        default="5",
+        metavar="N|STEPS",
+        help="how many kill steps to draw (default 5), or explicit steps: "
+        "'5,13' or a JSON list of plans such as '[[5, 11], 7]'",
+    )
     parser.add_argument("--mode", default="exception", help="kill mode (default: exception)")
     parser.add_argument("--seed", type=int, default=None, help="seed for drawing kill steps")
-    parser.add_argument("--no-control", action="store_true",
-                        help="skip the second uninterrupted run that rules out nondeterminism")
-    parser.add_argument("--keep-artifacts", action="store_true",
-                        help="keep checkpoints and logs even when the check passes")
+    parser.add_argument(
+        "--no-control",
+        action="store_true",
+        help="skip the second uninterrupted run that rules out nondeterminism",
+    )
+    parser.add_argument(
+        "--keep-artifacts",
+        action="store_true",
+        help="keep checkpoints and logs even when the check passes",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -81,13 +94,21 @@ def run_check(args: argparse.Namespace) -> int:
 
     try:
         job = load_job(args.target)
-        report = check(job, kills=parse_kills(args.kills), mode=args.mode, seed=args.seed,
-                       control=not args.no_control, keep_artifacts=args.keep_artifacts)
+        report = check(
+            job,
+            kills=parse_kills(args.kills),
+            mode=args.mode,
+            seed=args.seed,
+            control=not args.no_control,
+            keep_artifacts=args.keep_artifacts,
+        )
     except (ConfigError, JobError) as exc:
         print(f"resumecheck check: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    print(f"resumecheck: seed {report.seed} (kills {report.plans}; replay with --seed "
-          f"{report.seed})", file=sys.stderr)
+    print(
+        f"resumecheck: seed {report.seed} (kills {report.plans}; replay with --seed {report.seed})",
+        file=sys.stderr,
+    )
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:

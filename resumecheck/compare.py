@@ -8,6 +8,7 @@ state. A restored RNG difference is a cause only once something observable diffe
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,8 +153,11 @@ def _counter_rows(ref: StepRecord, got: StepRecord, ref_prev: int, got_prev: int
     for name in ("epoch", "batch_idx", "global_step", "reported_step"):
         a, b = getattr(ref, name), getattr(got, name)
         if a is not None and b is not None and a != b:
-            label = {"batch_idx": "batch index", "reported_step": "step passed to run.step",
-                     "global_step": "trainer.global_step"}.get(name, name)
+            label = {
+                "batch_idx": "batch index",
+                "reported_step": "step passed to run.step",
+                "global_step": "trainer.global_step",
+            }.get(name, name)
             rows.append(f"{label} {b} after resume, reference {a}{_counter_note(name, a, b)}")
     ref_n, got_n = ref.optimizer_steps - ref_prev, got.optimizer_steps - got_prev
     if ref_n != got_n:
@@ -223,7 +227,9 @@ def first_difference(
 # -- judging a kill plan ------------------------------------------------------------------
 def judge_control(ref: Trajectory, control: Trajectory) -> Divergence | None:
     if control.error is not None:
-        detail = f"the second uninterrupted run raised {control.error.type}: {control.error.message}"
+        detail = (
+            f"the second uninterrupted run raised {control.error.type}: {control.error.message}"
+        )
         return Divergence(Kind.NONDETERMINISTIC, None, None, None, detail)
     diff = first_difference(ref, control)
     if diff is None:
@@ -248,7 +254,7 @@ def judge_plan(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segmen
     if early is not None:
         verdict.divergence = early
         return verdict
-    for prev, seg in zip(segments, segments[1:], strict=False):
+    for prev, seg in itertools.pairwise(segments):
         div = _judge_resumed(ref, plan, prev, seg, n, verdict, last=seg is segments[-1])
         if div is not None:
             verdict.divergence = div
@@ -301,10 +307,24 @@ def _judge_resumed(
     traj, c = seg.trajectory, seg.checkpoint_step
     name = seg.resume_from.name if seg.resume_from else None
 
-    def divergence(kind: Kind, step: int | None, detail: str, rows: Sequence[str] = (),
-                   others: Sequence[Kind] = ()) -> Divergence:
-        return Divergence(kind, prev.kill_at, c, step, detail, tuple(rows),
-                          tuple(k for k in others if k is not kind), plan, name)
+    def divergence(
+        kind: Kind,
+        step: int | None,
+        detail: str,
+        rows: Sequence[str] = (),
+        others: Sequence[Kind] = (),
+    ) -> Divergence:
+        return Divergence(
+            kind,
+            prev.kill_at,
+            c,
+            step,
+            detail,
+            tuple(rows),
+            tuple(k for k in others if k is not kind),
+            plan,
+            name,
+        )
 
     if traj.error is not None:
         kind = Kind.UNLOADABLE_CHECKPOINT if traj.error.while_loading else Kind.RESUME_CRASH
@@ -314,21 +334,34 @@ def _judge_resumed(
     if not traj.steps:
         if c >= n:
             return None
-        return divergence(Kind.PROGRESS, c + 1, "the resumed run made no optimizer step",
-                          [f"total optimizer steps {c}, reference {n}"])
+        return divergence(
+            Kind.PROGRESS,
+            c + 1,
+            "the resumed run made no optimizer step",
+            [f"total optimizer steps {c}, reference {n}"],
+        )
     # The state right after restore, against the reference at the same point of the loop.
     restored = traj.restored
     ref_at = ref.steps[c].start if c < n else ref.final
     initial = ref.steps[0].start
-    if c > 0 and _weights(restored) and _weights(restored) == _weights(initial) and (
-        _weights(ref_at) != _weights(initial)
+    if (
+        c > 0
+        and _weights(restored)
+        and _weights(restored) == _weights(initial)
+        and (_weights(ref_at) != _weights(initial))
     ):
         detail = (
             f"the resumed run starts from the initial weights, not from the checkpoint of step {c}"
         )
         rows = [f"{len(_weights(restored))} weight tensors equal their initial values"]
-        if traj.claimed_checkpoint_step is None and seg.resume_from and seg.resume_from.suffix == ".ckpt":
-            rows.append("the harness's own callback state in the checkpoint was never loaded either")
+        if (
+            traj.claimed_checkpoint_step is None
+            and seg.resume_from
+            and seg.resume_from.suffix == ".ckpt"
+        ):
+            rows.append(
+                "the harness's own callback state in the checkpoint was never loaded either"
+            )
         return divergence(Kind.NOT_RESTORED, c + 1, detail, rows)
     first = traj.steps[0]
     ref_first = ref.steps[c] if c < n else None
@@ -346,8 +379,12 @@ def _judge_resumed(
     for j, rec in enumerate(traj.steps):
         g = c + j + 1
         if g > n:
-            return divergence(Kind.PROGRESS, g, f"the resumed run went on past step {n}",
-                              [f"total optimizer steps {c + len(traj.steps)}, reference {n}"])
+            return divergence(
+                Kind.PROGRESS,
+                g,
+                f"the resumed run went on past step {n}",
+                [f"total optimizer steps {c + len(traj.steps)}, reference {n}"],
+            )
         diff = diff_step(ref.steps[g - 1], rec, g, prev_opt)
         if diff:
             kinds = diff.kinds()
@@ -361,21 +398,35 @@ def _judge_resumed(
                 primary = Kind.RNG  # same inputs, different outputs: the random draws
             else:
                 primary = kinds[0]
-            return divergence(primary, g, _step_detail(primary, diff, rng), rows,
-                              kinds + ([Kind.RNG] if rng else []))
+            return divergence(
+                primary,
+                g,
+                _step_detail(primary, diff, rng),
+                rows,
+                kinds + ([Kind.RNG] if rng else []),
+            )
         prev_opt = (ref.steps[g - 1].optimizer_steps, rec.optimizer_steps)
     total = c + len(traj.steps)
     if last and total < n:
-        return divergence(Kind.PROGRESS, total + 1, f"the resumed run stopped after step {total}",
-                          [f"total optimizer steps {total}, reference {n}"])
+        return divergence(
+            Kind.PROGRESS,
+            total + 1,
+            f"the resumed run stopped after step {total}",
+            [f"total optimizer steps {total}, reference {n}"],
+        )
     if last and ref.final is not None and traj.final is not None:
         final = _observable(diff_entries(ref.final.entries, traj.final.entries))
         metrics = diff_metrics(ref.final_metrics, traj.final_metrics)
         if final or metrics:
             primary = Kind.RNG if rng else (Kind.WEIGHTS if final else Kind.METRICS)
             rows = [m.row for m in final + metrics]
-            return divergence(primary, n, "the final state differs after training ends", rows,
-                              [m.kind for m in final + metrics])
+            return divergence(
+                primary,
+                n,
+                "the final state differs after training ends",
+                rows,
+                [m.kind for m in final + metrics],
+            )
     if rng:
         keys = ", ".join(m.key for m in rng)
         verdict.warnings.append(
@@ -394,8 +445,11 @@ def _restore_detail(kind: Kind, counters: list[str], state: list[Mismatch]) -> s
     if kind is Kind.PROGRESS:
         return counters[0]
     n = sum(1 for m in state if m.kind is kind)
-    what = {Kind.WEIGHTS: "weight tensors", Kind.OPTIMIZER: "optimizer state entries",
-            Kind.SCHEDULER: "learning-rate/scheduler values"}[kind]
+    what = {
+        Kind.WEIGHTS: "weight tensors",
+        Kind.OPTIMIZER: "optimizer state entries",
+        Kind.SCHEDULER: "learning-rate/scheduler values",
+    }[kind]
     return f"{n} {what} differ right after restore"
 
 

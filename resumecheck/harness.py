@@ -6,9 +6,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from resumecheck.compare import Segment, judge_control, judge_plan
+from resumecheck.compare import Segment, Verdict, judge_control, judge_plan
 from resumecheck.errors import ConfigError, JobError, ResumeDivergence
 from resumecheck.jobs import Job, LightningJob, TorchJob
 from resumecheck.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
@@ -71,6 +72,74 @@ def check(
     )
 
 
+class CheckSession:
+    """One job under check: its reference (and control) runs, then any number of kill plans.
+
+    The pytest plugin drives this directly, so Hypothesis can try and shrink plans without
+    re-running the reference each time.
+    """
+
+    def __init__(self, job: Job, runner: Runner, workdir: Path, control: bool = True) -> None:
+        self.job = job
+        self.runner = runner
+        self.workdir = workdir
+        self.control = control
+        self.reference = Trajectory()
+        self.nondeterministic: Divergence | None = None
+        self._tried: dict[Plan, Verdict] = {}
+
+    @property
+    def steps(self) -> int:
+        return len(self.reference.steps)
+
+    def prepare(self) -> None:
+        """Run the job uninterrupted (twice with the control); raise JobError if it is broken."""
+        __tracebackhide__ = True
+        self.reference = _fresh(self.runner, self.job, self.workdir / "reference")
+        n, label = self.steps, self.job.label
+        if self.reference.error is not None:
+            raise JobError(
+                f"the uninterrupted run of {label} failed before any kill, so its resumes "
+                f"cannot be checked; fix the job first:\n{self.reference.error.traceback}"
+            )
+        if n < 2:
+            raise JobError(
+                f"{label} made {n} optimizer step(s) uninterrupted; a resume check needs at "
+                "least 2 (raise max_steps/max_epochs, or call run.step after every optimizer step)"
+            )
+        if self.control:
+            control = _fresh(self.runner, self.job, self.workdir / "control")
+            self.nondeterministic = judge_control(self.reference, control)
+
+    def try_plan(self, plan: Plan) -> Verdict:
+        """Kill and resume along one plan and judge it (memoized: runs are deterministic)."""
+        if plan not in self._tried:
+            check_range([plan], self.steps, self.job.label)
+            segments = _run_plan(self.runner, self.job, plan, self.workdir)
+            self._tried[plan] = judge_plan(self.reference, plan, segments)
+        return self._tried[plan]
+
+    def report(self, plans: Sequence[Plan], mode: str, seed: int) -> Report:
+        base = {
+            "job": self.job.label,
+            "mode": mode,
+            "seed": seed,
+            "plans": tuple(plans),
+            "steps": self.steps,
+            "control": self.control,
+        }
+        if self.nondeterministic is not None:
+            return Report(**base, divergences=(self.nondeterministic,))
+        divergences: list[Divergence] = []
+        warnings: list[str] = []
+        for plan in plans:
+            verdict = self.try_plan(plan)
+            if verdict.divergence is not None:
+                divergences.append(verdict.divergence)
+            warnings += [w for w in verdict.warnings if w not in warnings]
+        return Report(**base, divergences=tuple(divergences), warnings=tuple(warnings))
+
+
 def _check(
     job: Job,
     requested: list[Plan] | int,
@@ -80,34 +149,11 @@ def _check(
     control: bool,
     workdir: Path,
 ) -> Report:
-    reference = _fresh(runner, job, workdir / "reference")
-    n = len(reference.steps)
-    if reference.error is not None:
-        raise JobError(
-            f"the uninterrupted run of {job.label} failed before any kill, so its resumes "
-            f"cannot be checked; fix the job first:\n{reference.error.traceback}"
-        )
-    if n < 2:
-        raise JobError(
-            f"{job.label} made {n} optimizer step(s) uninterrupted; a resume check needs at "
-            "least 2 (raise max_steps/max_epochs, or call run.step after every optimizer step)"
-        )
-    plans = draw_plans(requested, n, seed) if isinstance(requested, int) else requested
-    check_range(plans, n, job.label)
-    base = {"job": job.label, "mode": mode, "seed": seed, "plans": tuple(plans), "steps": n,
-            "control": control}
-    if control:
-        nondeterministic = judge_control(reference, _fresh(runner, job, workdir / "control"))
-        if nondeterministic is not None:
-            return Report(**base, divergences=(nondeterministic,))
-    divergences: list[Divergence] = []
-    warnings: list[str] = []
-    for plan in plans:
-        verdict = judge_plan(reference, plan, _run_plan(runner, job, plan, workdir))
-        if verdict.divergence is not None:
-            divergences.append(verdict.divergence)
-        warnings += [w for w in verdict.warnings if w not in warnings]
-    return Report(**base, divergences=tuple(divergences), warnings=tuple(warnings))
+    session = CheckSession(job, runner, workdir, control)
+    session.prepare()
+    plans = draw_plans(requested, session.steps, seed) if isinstance(requested, int) else requested
+    check_range(plans, session.steps, job.label)
+    return session.report(plans, mode, seed)
 
 
 def _fresh(runner: Runner, job: Job, run_dir: Path) -> Trajectory:

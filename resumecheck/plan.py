@@ -8,7 +8,7 @@ from typing import Union
 
 from resumecheck.errors import ConfigError
 
-KillSpec = Union[int, Sequence[Union[int, Sequence[int]]]]
+KillSpec = Union[int, Sequence[int | Sequence[int]]]
 Plan = tuple[int, ...]
 
 

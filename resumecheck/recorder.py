@@ -116,9 +116,7 @@ class Recorder:
             self.optimizer_steps += 1
 
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            if self.on_pre_step is not None and (
-                self._open is None or not self.stepped_since_open
-            ):
+            if self.on_pre_step is not None and (self._open is None or not self.stepped_since_open):
                 self.on_pre_step(opt)
 
         handles = [register_optimizer_step_post_hook(post), register_optimizer_step_pre_hook(pre)]

@@ -46,8 +46,7 @@ HINTS: dict[Kind, str] = {
     Kind.WEIGHTS: "save and restore every parameter and buffer (model.state_dict())",
     Kind.OPTIMIZER: "save and restore optimizer.state_dict()",
     Kind.SCHEDULER: "return the LR scheduler from configure_optimizers (or save its state_dict)",
-    Kind.RNG: "save and restore torch, numpy and random RNG states "
-    "in the checkpoint",
+    Kind.RNG: "save and restore torch, numpy and random RNG states in the checkpoint",
     Kind.DATA_ORDER: "make the data order resumable: a sampler seeded per epoch with its "
     "position saved in the checkpoint (or torchdata's StatefulDataLoader)",
     Kind.METRICS: "save metric state (torchmetrics accumulators, running averages) in the "
@@ -149,6 +148,7 @@ class Report:
 
     def format(self, reproduce: Callable[[list[tuple[int, ...]]], str] | None = None) -> str:
         """The human report; ``reproduce`` renders the replay line from kill plans."""
+
         def replay(div: Divergence) -> str:
             return reproduce(self.plans_for(div)) if reproduce else self.reproduce(div)
 

@@ -104,7 +104,9 @@ def recorder_callback_class(pl: ModuleType) -> type:
     return ResumecheckRecorder
 
 
-def _trainer_kwargs(job: LightningJob, spec: RunSpec, pl: ModuleType, recorder: Recorder) -> dict[str, Any]:
+def _trainer_kwargs(
+    job: LightningJob, spec: RunSpec, pl: ModuleType, recorder: Recorder
+) -> dict[str, Any]:
     kwargs = dict(job.trainer() if callable(job.trainer) else job.trainer)
     user_callbacks = kwargs.pop("callbacks", None) or []
     if not isinstance(user_callbacks, list | tuple):

@@ -103,7 +103,9 @@ class NumpyStateCallback(pl.Callback):
 
 def lightning_job(model: Any = Net, shuffle: bool = False, **kwargs: Any) -> rc.LightningJob:
     return rc.LightningJob(
-        model=model, data=lambda: loader(shuffle), trainer={"max_epochs": 3, **kwargs.pop("trainer", {})},
+        model=model,
+        data=lambda: loader(shuffle),
+        trainer={"max_epochs": 3, **kwargs.pop("trainer", {})},
         **kwargs,
     )
 
@@ -172,8 +174,12 @@ def plain_job(
             state = model.state_dict()
             if not save_buffers:
                 state = dict(model.named_parameters())
-            ck = {"model": state, "optimizer": opt.state_dict(), "step": step + 1,
-                  "rng": torch.get_rng_state()}
+            ck = {
+                "model": state,
+                "optimizer": opt.state_dict(),
+                "step": step + 1,
+                "rng": torch.get_rng_state(),
+            }
             if save_scheduler:
                 ck["scheduler"] = sched.state_dict()
             if numpy_state:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import resumecheck as rc
 from resumecheck import Kind
 from tests.engine import jobs
@@ -45,7 +43,9 @@ def test_lightning_second_resume_from_an_epoch_end_repeats_an_epoch(tmp_path: Pa
     (epoch_progress.ready), so a second resume replays epoch 1."""
     div = only_kind(check(jobs.lightning_job(), [jobs.EPOCH_END], tmp_path))
     assert div.kind is Kind.PROGRESS
-    assert div.plan == (8, 16) and div.kill_step == 16 and div.step == 17
+    assert div.plan == (8, 16)
+    assert div.kill_step == 16
+    assert div.step == 17
     assert any("epoch 1 after resume, reference 2" in e for e in div.evidence)
 
 
@@ -133,7 +133,8 @@ def test_weights_buffers_not_saved(tmp_path: Path) -> None:
     div = only_kind(check(jobs.plain_job(batchnorm=True, save_buffers=False), [4], tmp_path))
     assert div.kind is Kind.WEIGHTS
     rows = "\n".join(div.evidence)
-    assert "buffer.1.running_mean" in rows and "max|Δ|" in rows
+    assert "buffer.1.running_mean" in rows
+    assert "max|Δ|" in rows
 
 
 def test_optimizer_state_not_saved(tmp_path: Path) -> None:
