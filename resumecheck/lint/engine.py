@@ -1,0 +1,311 @@
+"""Find, read, check and fix files: the linter as an API (``lint_source``, ``lint_files``).
+
+One parse and one :class:`~resumecheck.lint.facts.FileFacts` pass per file serve every rule.
+A cheap text prefilter (each rule's trigger words) skips files no rule could flag, positions
+are computed only for files with findings, and many files are spread over a process pool.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+import tokenize
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from functools import lru_cache
+from io import BytesIO
+from typing import Literal
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from resumecheck.lint.facts import FileFacts
+from resumecheck.lint.fix import apply_edits
+from resumecheck.lint.rule import Edit, Finding, Rule, Violation, suppressed
+from resumecheck.lint.rules import RULES_BY_CODE
+
+FixMode = Literal["none", "safe", "unsafe"]
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_FIX_ROUNDS = 8
+PARALLEL_MIN_FILES = 24
+SKIP_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".eggs", "__pycache__",
+        ".mypy_cache", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints", "build", "dist",
+        "node_modules", "site-packages", "__pypackages__",
+    }
+)  # fmt: skip
+
+
+class FileCheckError(Exception):
+    """A file that could not be read, decoded or parsed."""
+
+
+@dataclass(slots=True)
+class SourceResult:
+    """Violations left in a source, the (possibly fixed) source, and how many fixes applied."""
+
+    violations: list[Violation]
+    source: str
+    fixed: int = 0
+
+
+@dataclass(slots=True)
+class FileResult:
+    """The outcome for one file: violations, an error, or a fixed source."""
+
+    path: str
+    violations: list[Violation] = field(default_factory=list)
+    error: str | None = None
+    fixed: int = 0
+    diff: str = ""
+    parsed: bool = False
+
+
+@lru_cache(maxsize=64)
+def make_rules(codes: frozenset[str]) -> tuple[Rule, ...]:
+    """Instances of the rules with ``codes``, in catalogue order."""
+    return tuple(RULES_BY_CODE[c]() for c in sorted(codes) if c in RULES_BY_CODE)
+
+
+def lint_source(
+    source: str, path: str = "<string>", rules: Sequence[Rule] | None = None, fix: FixMode = "none"
+) -> SourceResult:
+    """Check ``source`` (and apply fixes when ``fix`` allows); raise FileCheckError."""
+    active = list(rules if rules is not None else make_rules(frozenset(RULES_BY_CODE)))
+    lines = source.splitlines()
+    fixed = 0
+    for _ in range(MAX_FIX_ROUNDS):
+        module, placed = _analyse(source, path, active)
+        placed = [(f, r) for f, r in placed if not _noqa(f.code, r, lines)]
+        edits, count = _edits(placed, fix)
+        if module is None or not edits:
+            break
+        new = apply_edits(module, edits)
+        if new == source or not _valid(new, path):
+            break
+        source, lines = new, new.splitlines()
+        fixed += count
+    return SourceResult([_violation(path, f, r) for f, r in placed], source, fixed)
+
+
+def _analyse(
+    source: str, path: str, rules: Sequence[Rule]
+) -> tuple[cst.Module | None, list[tuple[Finding, CodeRange]]]:
+    active = [r for r in rules if r.might_match(source)]
+    if not active:
+        return None, []
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise FileCheckError(f"line {exc.raw_line}, column {exc.raw_column}: {exc.message}") from exc
+    except RecursionError as exc:
+        raise FileCheckError("too deeply nested") from exc
+    facts = FileFacts(module, source)
+    findings = [f for rule in active for f in rule.check(facts)]
+    if not findings:
+        return module, []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    seen: set[tuple[str, int, int]] = set()
+    placed: list[tuple[Finding, CodeRange]] = []
+    for f in findings:
+        r = positions[f.node]
+        key = (f.code, r.start.line, r.start.column)
+        if key not in seen:
+            seen.add(key)
+            placed.append((f, r))
+    placed.sort(key=lambda fr: (fr[1].start.line, fr[1].start.column, fr[0].code))
+    return module, placed
+
+
+def _noqa(code: str, where: CodeRange, lines: list[str]) -> bool:
+    line = where.start.line - 1
+    return 0 <= line < len(lines) and suppressed(code, lines[line])
+
+
+def _allowed(f: Finding, fix: FixMode) -> bool:
+    if f.fix is None or fix == "none":
+        return False
+    return f.fix.applicability == "safe" or fix == "unsafe"
+
+
+def _edits(placed: list[tuple[Finding, CodeRange]], fix: FixMode) -> tuple[list[Edit], int]:
+    edits: list[Edit] = []
+    touched: set[int] = set()
+    count = 0
+    for f, _ in placed:
+        if f.fix is None or not _allowed(f, fix):
+            continue
+        ids = {id(getattr(e, "arg", None) or e) for e in f.fix.edits}
+        if ids & touched:
+            continue  # overlapping edits wait for the next round
+        touched |= ids
+        edits.extend(f.fix.edits)
+        count += 1
+    return edits, count
+
+
+def _valid(source: str, path: str) -> bool:
+    try:
+        cst.parse_module(source)
+        compile(source, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
+    except (cst.ParserSyntaxError, SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _violation(path: str, f: Finding, r: CodeRange) -> Violation:
+    return Violation(
+        path=path,
+        line=r.start.line,
+        column=r.start.column + 1,
+        end_line=r.end.line,
+        end_column=r.end.column + 1,
+        code=f.code,
+        message=f.message,
+        fix=f.fix.applicability if f.fix is not None else None,
+        fix_description=f.fix.description if f.fix is not None else None,
+    )
+
+
+# Files --------------------------------------------------------------------------------------
+
+
+def read_source(path: str) -> tuple[str, str]:
+    """Read and decode ``path`` (PEP 263 aware); return (text, encoding)."""
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_BYTES:
+            raise FileCheckError(f"file too large: {size} bytes, limit {MAX_BYTES}")
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise FileCheckError(exc.strerror or str(exc)) from exc
+    try:
+        encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        raise FileCheckError(f"cannot decode: {exc}") from exc
+    if encoding == "utf-8-sig":
+        encoding = "utf-8"
+        text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise FileCheckError("file contains NUL bytes")
+    return text, encoding
+
+
+def check_file(path: str, codes: frozenset[str], fix: FixMode, write: bool) -> FileResult:
+    """Check one file; with ``fix`` build the fixed text, and write it when ``write``."""
+    result = FileResult(path)
+    try:
+        text, encoding = read_source(path)
+        rules = make_rules(codes)
+        result.parsed = any(r.might_match(text) for r in rules)
+        outcome = lint_source(text, path, rules, fix)
+    except FileCheckError as exc:
+        result.error = str(exc)
+        return result
+    except Exception as exc:  # a rule bug must not stop the run  # noqa: BLE001
+        result.error = f"internal error: {type(exc).__name__}: {exc}"
+        return result
+    result.violations = outcome.violations
+    if outcome.source != text:
+        result.fixed = outcome.fixed
+        result.diff = "".join(
+            difflib.unified_diff(
+                text.splitlines(keepends=True),
+                outcome.source.splitlines(keepends=True),
+                fromfile=f"a/{path}",
+                tofile=f"b/{path}",
+            )
+        )
+        if write:
+            write_atomic(path, outcome.source, encoding)
+    return result
+
+
+def write_atomic(path: str, text: str, encoding: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory."""
+    real = os.path.realpath(path)
+    folder = os.path.dirname(real) or "."
+    mode = os.stat(real).st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".resumecheck-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def iter_python_files(
+    paths: Iterable[str], excluded: Iterable[str] = ()
+) -> Iterator[tuple[str, str | None]]:
+    """Yield (path, error) for the Python files under ``paths``, skipping excluded folders.
+
+    A path given explicitly is always checked; ``excluded`` globs apply to what a folder
+    walk finds (matched against the path and its name).
+    """
+    patterns = tuple(excluded)
+    for root in paths:
+        if os.path.isdir(root):
+            yield from _walk(root, patterns)
+        elif os.path.lexists(root):
+            yield root, None
+        else:
+            yield root, "no such file or directory"
+
+
+def _walk(root: str, patterns: tuple[str, ...]) -> Iterator[tuple[str, str | None]]:
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIP_DIRS
+            and not d.endswith(".egg-info")
+            and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
+            and not _excluded(os.path.join(folder, d), patterns)
+        )
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if name.endswith(".py") and not _excluded(path, patterns):
+                yield path, None
+
+
+def _excluded(path: str, patterns: tuple[str, ...]) -> bool:
+    if not patterns:
+        return False
+    norm = os.path.normpath(path)
+    name = os.path.basename(norm)
+    absolute = os.path.abspath(norm)
+    return any(
+        fnmatch(name, p) or fnmatch(norm, p) or fnmatch(absolute, p) or fnmatch(norm, p + "/*")
+        for p in patterns
+    )
+
+
+def _task(job: tuple[str, frozenset[str], FixMode, bool]) -> FileResult:
+    return check_file(*job)
+
+
+def check_files(
+    jobs: Sequence[tuple[str, frozenset[str]]],
+    fix: FixMode = "none",
+    write: bool = False,
+    workers: int | None = None,
+) -> list[FileResult]:
+    """Check every (path, codes) job, in a process pool when there are enough files."""
+    tasks = [(path, codes, fix, write) for path, codes in jobs]
+    cpus = workers if workers is not None else (os.cpu_count() or 1)
+    if len(tasks) < PARALLEL_MIN_FILES or cpus < 2:
+        return [_task(t) for t in tasks]
+    chunk = max(1, min(64, len(tasks) // (cpus * 8)))
+    with ProcessPoolExecutor(max_workers=min(cpus, 16)) as pool:
+        return list(pool.map(_task, tasks, chunksize=chunk))

@@ -1,0 +1,73 @@
+"""RC301: ``torch.load`` without an explicit ``weights_only=``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from resumecheck.lint.facts import FileFacts, has_star_kwargs, keyword, positional_count
+from resumecheck.lint.rule import AppendKeyword, Finding, Fix, Rule
+from resumecheck.lint.rules._checkpoint import LOAD_WORD, TORCH_LOAD
+
+
+class TorchLoadWithoutWeightsOnly(Rule):
+    """Flag ``torch.load(...)`` that relies on the ``weights_only`` default."""
+
+    code = "RC301"
+    name = "torch-load-without-weights-only"
+    message = (
+        "torch.load() without weights_only=: the default became True in torch 2.6 and "
+        "refuses checkpoints that pickle other objects; pass weights_only= explicitly"
+    )
+    explanation = (
+        "torch 2.6 flipped torch.load's weights_only default from False to True. A checkpoint "
+        "that pickles anything beyond tensors and plain containers (an argparse Namespace, a "
+        "numpy array, a custom class) now fails to load, so resuming breaks after a torch "
+        "upgrade. Say what you mean: weights_only=True for checkpoints of tensors and plain "
+        "data (safe against malicious files), weights_only=False only for trusted files that "
+        "need it. Adding weights_only=True is offered only with --unsafe-fixes, because it can "
+        "make existing checkpoints unloadable."
+    )
+    versions = "torch >= 2.6 (default flipped; warned since 2.4)"
+    fix_summary = "Add weights_only=True (unsafe: only with --unsafe-fixes)"
+    lightning = False
+    triggers = ("torch",)
+    VALID = (
+        "import torch\nstate = torch.load(path, map_location='cpu', weights_only=True)\n",
+        "import torch\nmodel = torch.hub.load('repo', 'model')\nm = torch.jit.load(p)\n",
+        "import torch\nimport json\ncfg = json.load(f)\n",
+        "import torch\nstate = torch.load(path, **load_kwargs)\n",
+        "import torch\nstate = torch.load(path, 'cpu', dill)\n",
+        "import torch\ntext = 'torch.load(path)'  # torch.load(path)\n",
+    )
+    INVALID = (
+        "import torch\ncheckpoint = torch.load(path)\n",
+        "import torch\nstate = torch.load(path, map_location='cpu')\n",
+        "from torch import load as tload\nstate = tload(args.ckpt)\n",
+    )
+    UNSAFE_FIXES = (
+        (
+            "import torch\nstate = torch.load(path, map_location='cpu')\n",
+            "import torch\nstate = torch.load(path, map_location='cpu', weights_only=True)\n",
+        ),
+    )
+
+    def might_match(self, source: str) -> bool:
+        return "torch" in source and LOAD_WORD.search(source) is not None
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        for call in facts.calls:
+            if call.func is None or not call.func.endswith("load"):
+                continue
+            if facts.call_names(call) != TORCH_LOAD:
+                continue
+            node = call.node
+            if keyword(node, "weights_only") is not None or has_star_kwargs(node):
+                continue
+            # An explicit pickle_module already opts out of the weights-only unpickler.
+            if keyword(node, "pickle_module") is not None or positional_count(node) >= 3:
+                continue
+            value = cst.Name("True")
+            fix = Fix("Add weights_only=True", "unsafe", (AppendKeyword(node, "weights_only", value),))
+            yield self.finding(node, fix=fix)
