@@ -91,8 +91,7 @@ def run_rules(args: argparse.Namespace) -> int:
             out.write(f"{rule.code}  {state}  {fix}  {rule.name}: {rule.message}\n")
         out.write("\nExplain one rule: resumecheck rules RC101\n")
         return EXIT_CLEAN
-    rule = RULES_BY_CODE.get(code)
-    if rule is None:
+    if code not in RULES_BY_CODE:
         print(f"resumecheck rules: error: unknown rule {code!r}", file=sys.stderr)
         return EXIT_ERROR
     out.write(explain(code))

@@ -9,6 +9,7 @@ to the configured lists.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -53,7 +54,9 @@ def expand(selectors: Iterable[str], source: str) -> frozenset[str]:
     for raw in selectors:
         sel = raw.strip().upper()
         if not CODE.match(sel):
-            raise ConfigError(f"{source}: invalid rule selector {raw!r} (expected e.g. RC101, RC1 or ALL)")
+            raise ConfigError(
+                f"{source}: invalid rule selector {raw!r} (expected e.g. RC101, RC1 or ALL)"
+            )
         matched = ALL_CODES if sel == "ALL" else {c for c in ALL_CODES if c.startswith(sel)}
         if not matched:
             raise ConfigError(f"{source}: {raw!r} matches no rule (see 'resumecheck rules')")
@@ -95,9 +98,10 @@ def _read(path: Path) -> str:
 
 def load_config(path: Path) -> LintConfig:
     """Parse and validate ``[tool.resumecheck.lint]`` of ``path``."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10 without tomllib
+    try:
+        # tomllib is 3.11+; tomli is not a dependency, so 3.10 runs without config.
+        tomllib: Any = importlib.import_module("tomllib")
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
         print(f"warning: {path}: Python 3.10 cannot read TOML; config ignored", file=sys.stderr)
         return LintConfig(root=str(path.parent))
     try:

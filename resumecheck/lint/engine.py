@@ -102,7 +102,9 @@ def _analyse(
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        raise FileCheckError(f"line {exc.raw_line}, column {exc.raw_column}: {exc.message}") from exc
+        raise FileCheckError(
+            f"line {exc.raw_line}, column {exc.raw_column}: {exc.message}"
+        ) from exc
     except RecursionError as exc:
         raise FileCheckError("too deeply nested") from exc
     facts = FileFacts(module, source)
@@ -209,7 +211,7 @@ def check_file(path: str, codes: frozenset[str], fix: FixMode, write: bool) -> F
     except FileCheckError as exc:
         result.error = str(exc)
         return result
-    except Exception as exc:  # a rule bug must not stop the run  # noqa: BLE001
+    except Exception as exc:  # a rule bug must not stop the run
         result.error = f"internal error: {type(exc).__name__}: {exc}"
         return result
     result.violations = outcome.violations
@@ -219,13 +221,17 @@ def check_file(path: str, codes: frozenset[str], fix: FixMode, write: bool) -> F
             difflib.unified_diff(
                 text.splitlines(keepends=True),
                 outcome.source.splitlines(keepends=True),
-                fromfile=f"a/{path}",
-                tofile=f"b/{path}",
+                fromfile=_diff_name("a", path),
+                tofile=_diff_name("b", path),
             )
         )
         if write:
             write_atomic(path, outcome.source, encoding)
     return result
+
+
+def _diff_name(side: str, path: str) -> str:
+    return path if os.path.isabs(path) else f"{side}/{path}"
 
 
 def write_atomic(path: str, text: str, encoding: str) -> None:

@@ -471,7 +471,10 @@ class FileFacts:
             return lightning_owner
         # Callback hooks receive Lightning's Trainer as their first argument.
         return (
-            name == "trainer" and "callback" in kinds and fn is not None and fn.name.startswith("on_")
+            name == "trainer"
+            and "callback" in kinds
+            and fn is not None
+            and fn.name.startswith("on_")
         )
 
     def code(self, node: cst.CSTNode) -> str:

@@ -37,7 +37,12 @@ CALLBACK = frozenset(
 TORCH_OPTIM_PREFIX = "torch.optim."
 SCHEDULER_PREFIXES = ("torch.optim.lr_scheduler.",)
 GRAD_SCALERS = frozenset(
-    {"torch.cuda.amp.GradScaler", "torch.amp.GradScaler", "torch.GradScaler", "torch.cpu.amp.GradScaler"}
+    {
+        "torch.cuda.amp.GradScaler",
+        "torch.amp.GradScaler",
+        "torch.GradScaler",
+        "torch.cpu.amp.GradScaler",
+    }
 )
 DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 
@@ -74,9 +79,7 @@ def is_torch_optimizer(qualified: Iterable[str]) -> bool:
     """True for ``torch.optim.X`` constructors (not schedulers, not helpers)."""
     names = list(qualified)
     return bool(names) and all(
-        q.startswith(TORCH_OPTIM_PREFIX)
-        and q.count(".") == 2
-        and q.rsplit(".", 1)[1][:1].isupper()
+        q.startswith(TORCH_OPTIM_PREFIX) and q.count(".") == 2 and q.rsplit(".", 1)[1][:1].isupper()
         for q in names
     )
 

@@ -13,8 +13,8 @@ from resumecheck.lint.facts import FileFacts
 
 Applicability = Literal["safe", "unsafe"]
 
-# `# noqa` alone suppresses everything on the line; `# noqa: RC101, RC2` only those codes
-# (prefixes allowed), as flake8 and ruff users expect.
+# A bare noqa comment suppresses everything on its line; one with codes (RC101, RC2)
+# only those codes and prefixes, as flake8 and ruff users expect.
 NOQA = re.compile(
     r"""
     \#\s*noqa

@@ -61,9 +61,7 @@ def is_manual_optimization(klass: ClassInfo) -> bool:
     method = klass.methods.get("automatic_optimization")
     if method is None:
         return False
-    return any(
-        isinstance(r.value, cst.Name) and r.value.value == "False" for r in method.returns
-    )
+    return any(isinstance(r.value, cst.Name) and r.value.value == "False" for r in method.returns)
 
 
 def method_of(fn: FunctionInfo | None) -> FunctionInfo | None:

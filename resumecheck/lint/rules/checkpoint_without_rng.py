@@ -46,5 +46,9 @@ class CheckpointWithoutRng(Rule):
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         for saved in saved_dicts(facts):
-            if has_model_state(saved) and saved.mentions("optim") and not saved.mentions(*RNG_WORDS):
+            if (
+                has_model_state(saved)
+                and saved.mentions("optim")
+                and not saved.mentions(*RNG_WORDS)
+            ):
                 yield self.finding(saved.call.node)

@@ -11,15 +11,16 @@ from resumecheck.lint import names as qn
 from resumecheck.lint.facts import CallInfo, FileFacts, Scope
 from resumecheck.lint.rule import Finding, Rule
 from resumecheck.lint.rules._checkpoint import (
-    SavedDict,
     has_model_state,
     might_save,
     saved_dicts,
 )
 from resumecheck.lint.rules._common import method_of
 
-COUNTER = re.compile(r"^(epoch|epochs|ep|step|steps|global_step|iteration|iter|it|n_iter|"
-                     r"\w+_epoch|\w+_step|\w+_iter|epoch_\w+|step_\w+)$")
+COUNTER = re.compile(
+    r"^(epoch|epochs|ep|step|steps|global_step|iteration|iter|it|n_iter|"
+    r"\w+_epoch|\w+_step|\w+_iter|epoch_\w+|step_\w+)$"
+)
 OPTIMIZER_PARAM = re.compile(r"^(optim|optimizer)(_\w+)?$|^\w+_optimizer$")
 SCHEDULER_PARAM = re.compile(r"^(lr_)?sched(uler)?(_\w+)?$|^\w+_scheduler$")
 SCALER_PARAM = re.compile(r"^(grad_)?scaler$|^\w+_scaler$")
@@ -101,8 +102,10 @@ class IncompleteCheckpoint(Rule):
                 and not saved.mentions(*KEY_WORDS[kind])
             ]
             counters = present["counter"]
-            if counters and not saved.mentions("epoch", "step", "iter") and not any(
-                saved.references(n) for n in counters
+            if (
+                counters
+                and not saved.mentions("epoch", "step", "iter")
+                and not any(saved.references(n) for n in counters)
             ):
                 missing.append(f"the step/epoch counter ({', '.join(sorted(counters))})")
             if missing:
@@ -110,8 +113,12 @@ class IncompleteCheckpoint(Rule):
 
 
 def _objects_in_scope(facts: FileFacts, call: CallInfo) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {"optimizer": set(), "scheduler": set(), "scaler": set(),
-                                  "counter": set()}
+    found: dict[str, set[str]] = {
+        "optimizer": set(),
+        "scheduler": set(),
+        "scaler": set(),
+        "counter": set(),
+    }
     scopes = _scope_chain(call.site.scope)
     for c in facts.calls:
         if c.target is None or c.site.scope not in scopes:

@@ -38,9 +38,7 @@ class NumpyInCheckpoint(Rule):
     VALID = (
         "import numpy as np\nimport torch\n"
         "torch.save({'best': float(np.mean(scores)), 'hist': np.array(h).tolist()}, 'c.pt')\n",
-        "import numpy as np\nimport torch\n"
-        "state = np.random.get_state()\n"
-        "print(state)\n",
+        "import numpy as np\nimport torch\nstate = np.random.get_state()\nprint(state)\n",
     )
     INVALID = (
         "import numpy as np\nimport torch\n"
@@ -60,16 +58,16 @@ class NumpyInCheckpoint(Rule):
     )
 
     def might_match(self, source: str) -> bool:
-        return "numpy" in source and "torch" in source or "numpy" in source and "lightning" in source
+        return "numpy" in source and ("torch" in source or "lightning" in source)
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         for saved in saved_dicts(facts):
             for value in saved.values:
                 yield from self._value(facts, value, saved.call.site.scope)
         for fn in facts.functions:
-            if fn.name in STATE_METHODS and fn.klass is not None:
-                if facts.class_kinds(fn.klass) & {"callback", "module", "datamodule"}:
-                    yield from self._method(facts, fn)
+            lightning = {"callback", "module", "datamodule"}
+            if fn.name in STATE_METHODS and fn.klass and facts.class_kinds(fn.klass) & lightning:
+                yield from self._method(facts, fn)
 
     def _method(self, facts: FileFacts, fn: FunctionInfo) -> Iterator[Finding]:
         for ret in fn.returns:
@@ -88,12 +86,13 @@ class NumpyInCheckpoint(Rule):
                 yield self.finding(call)
         if isinstance(node, cst.Name):
             for a in facts.assigns:
-                if a.site.scope is scope and a.targets == [node.value] and not a.subscript:
-                    if isinstance(a.value, cst.Call) and any(
-                        n.startswith("numpy.")
-                        for n in facts.resolve(dotted(a.value.func), scope)
-                    ):
-                        yield self.finding(node)
+                same = a.site.scope is scope and a.targets == [node.value] and not a.subscript
+                if same and isinstance(a.value, cst.Call) and _numpy(facts, a.value, scope):
+                    yield self.finding(node)
+
+
+def _numpy(facts: FileFacts, call: cst.Call, scope: Scope) -> bool:
+    return any(n.startswith("numpy.") for n in facts.resolve(dotted(call.func), scope))
 
 
 def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:

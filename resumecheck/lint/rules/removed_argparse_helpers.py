@@ -38,8 +38,7 @@ class RemovedArgparseHelpers(Rule):
         "import lightning.pytorch as pl\n"
         "from transformers import Trainer\n"
         "Trainer.add_argparse_args(parser)\n",
-        "import lightning.pytorch as pl\n"
-        "trainer = pl.Trainer(max_epochs=args.max_epochs)\n",
+        "import lightning.pytorch as pl\ntrainer = pl.Trainer(max_epochs=args.max_epochs)\n",
     )
     INVALID = (
         "import pytorch_lightning as pl\n"

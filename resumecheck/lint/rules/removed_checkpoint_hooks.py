@@ -66,9 +66,7 @@ class RemovedCheckpointHooks(Rule):
         "class Plain:\n"
         "    def on_hpc_save(self, checkpoint):\n"
         "        return checkpoint\n",
-        "import lightning.pytorch as pl\n"
-        "def f(obj):\n"
-        "    return obj.checkpoint_connector\n",
+        "import lightning.pytorch as pl\ndef f(obj):\n    return obj.checkpoint_connector\n",
     )
     INVALID = (
         "import pytorch_lightning as pl\n"

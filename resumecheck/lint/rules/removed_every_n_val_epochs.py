@@ -25,8 +25,7 @@ class RemovedEveryNValEpochs(Rule):
     VALID = (
         "from pytorch_lightning.callbacks import ModelCheckpoint\n"
         "ModelCheckpoint(every_n_epochs=1)\n",
-        "import pytorch_lightning as pl\n"
-        "config = {'every_n_val_epochs': 1}\n",
+        "import pytorch_lightning as pl\nconfig = {'every_n_val_epochs': 1}\n",
     )
     INVALID = (
         "from lightning.pytorch.callbacks import ModelCheckpoint\n"

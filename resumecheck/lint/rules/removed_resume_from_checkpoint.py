@@ -82,8 +82,7 @@ class RemovedResumeFromCheckpoint(Rule):
         "    trainer = L.Trainer(resume_from_checkpoint='last.ckpt', max_epochs=3)\n"
         "    for _ in range(2):\n"
         "        trainer.fit(model)\n",
-        "from lightning.pytorch import Trainer as T\n"
-        "T(resume_from_checkpoint=None)\n",
+        "from lightning.pytorch import Trainer as T\nT(resume_from_checkpoint=None)\n",
         "import lightning.pytorch as pl\n"
         "trainer = pl.Trainer()\n"
         "print(trainer.resume_from_checkpoint)\n",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from resumecheck.lint.facts import FileFacts, FunctionInfo, dotted, walk
 from resumecheck.lint.names import is_scheduler
 from resumecheck.lint.rule import Finding, Rule
 from resumecheck.lint.rules._common import is_lightning_module
-
-import libcst as cst
 
 
 class SchedulerNotReturned(Rule):

@@ -69,5 +69,7 @@ class TorchLoadWithoutWeightsOnly(Rule):
             if keyword(node, "pickle_module") is not None or positional_count(node) >= 3:
                 continue
             value = cst.Name("True")
-            fix = Fix("Add weights_only=True", "unsafe", (AppendKeyword(node, "weights_only", value),))
+            fix = Fix(
+                "Add weights_only=True", "unsafe", (AppendKeyword(node, "weights_only", value),)
+            )
             yield self.finding(node, fix=fix)
