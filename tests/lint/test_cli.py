@@ -58,7 +58,8 @@ def test_clean_exit_zero(project: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_exit_zero_flag(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = lint(capsys, "bad.py", "--exit-zero")
-    assert code == 0 and "RC101" in out
+    assert code == 0
+    assert "RC101" in out
 
 
 def test_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,12 +139,15 @@ def test_off_by_default_rules(project: Path, capsys: pytest.CaptureFixture[str])
     )
     assert lint(capsys, "loop.py")[0] == 0
     code, out, _ = lint(capsys, "loop.py", "--extend-select", "RC305")
-    assert code == 1 and " RC305 " in out
+    assert code == 1
+    assert " RC305 " in out
 
 
 def test_bad_selector(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = lint(capsys, "--select", "XX1")
-    assert code == 2 and "--select" in err and "XX1" in err
+    assert code == 2
+    assert "--select" in err
+    assert "XX1" in err
 
 
 def test_noqa(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -166,7 +170,8 @@ def test_fix_writes_atomically_and_is_idempotent(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = lint(capsys, "--fix")
-    assert code == 0 and out == ""
+    assert code == 0
+    assert out == ""
     assert "Fixed 1 violation in 1 file" in err
     assert (project / "bad.py").read_text() == FIXED
     assert sorted(p.name for p in project.iterdir()) == ["bad.py", "good.py"]
@@ -177,7 +182,9 @@ def test_fix_writes_atomically_and_is_idempotent(
 def test_unsafe_fix_only_with_flag(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "load.py").write_text(LOAD)
     code, out, _ = lint(capsys, "load.py", "--fix")
-    assert code == 1 and "RC301" in out and "[*]" not in out
+    assert code == 1
+    assert "RC301" in out
+    assert "[*]" not in out
     assert (project / "load.py").read_text() == LOAD
     assert lint(capsys, "load.py", "--fix", "--unsafe-fixes")[0] == 0
     assert "weights_only=True" in (project / "load.py").read_text()
@@ -206,12 +213,14 @@ def test_unreadable_file(project: Path, capsys: pytest.CaptureFixture[str]) -> N
     path.write_text(LOAD)
     path.chmod(0)
     code, out, _ = lint(capsys, "secret.py")
-    assert code == 2 and "secret.py: ERROR: cannot parse (" in out
+    assert code == 2
+    assert "secret.py: ERROR: cannot parse (" in out
 
 
 def test_missing_path(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = lint(capsys, "nope.py")
-    assert code == 2 and "nope.py: ERROR" in out
+    assert code == 2
+    assert "nope.py: ERROR" in out
 
 
 def test_skips_venvs_and_build_dirs(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -219,7 +228,7 @@ def test_skips_venvs_and_build_dirs(project: Path, capsys: pytest.CaptureFixture
         (project / folder).mkdir()
         (project / folder / "x.py").write_text(BAD)
     (project / "env1" / "pyvenv.cfg").write_text("")
-    code, out, _ = lint(capsys)
+    _code, out, _ = lint(capsys)
     assert out.count("RC101") == 1
 
 
@@ -264,13 +273,13 @@ def test_config(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ('[tool.resumecheck.lint.per-file-ignores]\n"a.py" = ["nope"]', "per-file-ignores"),
     ],
 )
-def test_bad_config(
-    project: Path, capsys: pytest.CaptureFixture[str], toml: str, key: str
-) -> None:
+def test_bad_config(project: Path, capsys: pytest.CaptureFixture[str], toml: str, key: str) -> None:
     (project / "pyproject.toml").write_text("[tool.resumecheck.lint]\n" + toml + "\n")
     code, out, err = lint(capsys)
-    assert code == 2 and out == ""
-    assert key in err and "pyproject.toml" in err
+    assert code == 2
+    assert out == ""
+    assert key in err
+    assert "pyproject.toml" in err
 
 
 def test_process_pool_matches_serial(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -318,4 +327,5 @@ def test_subprocess_smoke(project: Path) -> None:
         check=False,
     )
     assert proc.returncode == 1
-    assert "RC101" in proc.stdout and "Checked 2 files" in proc.stderr
+    assert "RC101" in proc.stdout
+    assert "Checked 2 files" in proc.stderr

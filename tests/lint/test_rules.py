@@ -59,9 +59,14 @@ def test_unsafe_fix_needs_unsafe(rule: type[Rule], before: str, after: str) -> N
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
 def test_rule_metadata(rule: type[Rule]) -> None:
-    assert rule.code.startswith("RC") and len(rule.code) == 5
-    assert rule.message and rule.explanation and rule.versions and rule.triggers
-    assert rule.VALID and rule.INVALID
+    assert rule.code.startswith("RC")
+    assert len(rule.code) == 5
+    assert rule.message
+    assert rule.explanation
+    assert rule.versions
+    assert rule.triggers
+    assert rule.VALID
+    assert rule.INVALID
     # The prefilter must never drop a file the rule flags.
     for code in rule.INVALID:
         assert rule().might_match(code)
