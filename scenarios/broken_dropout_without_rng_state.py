@@ -4,7 +4,8 @@ What users do: train with dropout and resume with ``fit(ckpt_path=...)``.
 Why it breaks: Lightning checkpoints weights, optimizer, schedulers and loops, but not the
 global torch/numpy/Python RNG states. The resumed run draws different dropout masks, so its
 weights drift from the uninterrupted run's after the first resumed step.
-Fix: add ``resumecheck.fixkit.RngStateCallback()`` to the callbacks (``fixed_dropout_rng_callback``).
+Fix: add ``resumecheck.fixkit.RngStateCallback()`` to the callbacks
+(``fixed_dropout_rng_callback``).
 """
 
 from __future__ import annotations

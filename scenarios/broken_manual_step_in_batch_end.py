@@ -5,7 +5,8 @@ What users do: set ``automatic_optimization = False`` and step the optimizer in 
 Why it breaks: Lightning counts ``global_step`` from the ``LightningOptimizer`` steps taken
 *inside* ``training_step``; stepping elsewhere leaves ``global_step`` at 0, so
 ``ModelCheckpoint(every_n_train_steps=...)`` never fires and a killed run leaves nothing.
-Fix: call ``self.optimizers().step()`` inside ``training_step`` (``fixed_manual_step_in_training_step``).
+Fix: call ``self.optimizers().step()`` inside ``training_step``
+(``fixed_manual_step_in_training_step``).
 """
 
 from __future__ import annotations
