@@ -471,7 +471,7 @@ class FileFacts:
             return lightning_owner
         # Callback hooks receive Lightning's Trainer as their first argument.
         return (
-            name == "trainer"
+            name in {"trainer", "pl_module.trainer"}
             and "callback" in kinds
             and fn is not None
             and fn.name.startswith("on_")

@@ -12,8 +12,9 @@ from resumecheck.lint.facts import CallInfo, FileFacts, dotted, referenced_names
 
 TORCH_SAVE = frozenset({"torch.save"})
 TORCH_LOAD = frozenset({"torch.load"})
-SAVE_WORD = re.compile(r"\bsave\b")
-LOAD_WORD = re.compile(r"\bload\b")
+# `torch.save`/`th.save` contain ".save"; a bare `save` must come from `from torch import`.
+SAVE_WORD = re.compile(r"\.\s*save\b|from\s+torch\b[^;]*?\bsave\b", re.DOTALL)
+LOAD_WORD = re.compile(r"\.\s*load\b|from\s+torch\b[^;]*?\bload\b", re.DOTALL)
 
 
 @dataclass(eq=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from resumecheck.lint.facts import FileFacts, FunctionInfo
+from resumecheck.lint.facts import AttributeInfo, FileFacts, FunctionInfo
 from resumecheck.lint.rule import Finding, Rule
 from resumecheck.lint.rules._common import is_literal
 
@@ -87,6 +87,9 @@ class RemovedCheckpointHooks(Rule):
         "trainer = pl.Trainer()\n"
         "trainer.checkpoint_connector.restore(path)\n",
         "import lightning.pytorch as pl\n"
+        "def restore(trainer, path):\n"
+        "    trainer.checkpoint_connector.restore(path)\n",
+        "import lightning.pytorch as pl\n"
         "class Resume(pl.Callback):\n"
         "    def on_train_start(self, trainer, pl_module):\n"
         "        trainer._checkpoint_connector.resume_start(self.path)\n",
@@ -98,9 +101,7 @@ class RemovedCheckpointHooks(Rule):
                 yield from self._method(facts, fn)
         for attr in facts.attributes:
             name = attr.node.attr.value
-            if name.endswith("checkpoint_connector") and facts.is_trainer(
-                attr.node.value, attr.site
-            ):
+            if name.endswith("checkpoint_connector") and _trainer(facts, attr):
                 yield self.finding(attr.node, CONNECTOR.format(attr=name))
 
     def _method(self, facts: FileFacts, fn: FunctionInfo) -> Iterator[Finding]:
@@ -116,3 +117,12 @@ class RemovedCheckpointHooks(Rule):
             for ret in fn.returns:
                 if ret.value is not None and not is_literal(ret.value, "None"):
                     yield self.finding(ret.value, RETURNED)
+
+
+def _trainer(facts: FileFacts, attr: AttributeInfo) -> bool:
+    # Only Lightning's Trainer has a checkpoint connector, so in a module that uses Lightning
+    # any `trainer.` / `x.trainer.` receiver counts, not only ones bound to Trainer(...).
+    receiver = attr.receiver or ""
+    if facts.mentions_lightning and receiver.rsplit(".", 1)[-1] == "trainer":
+        return True
+    return facts.is_trainer(attr.node.value, attr.site)
