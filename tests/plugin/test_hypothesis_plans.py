@@ -1,0 +1,83 @@
+"""The Hypothesis driver: draws plans in range, shrinks failures, remembers them. No torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resumecheck.hypothesis_plans import kill_plans, search
+
+Plan = tuple[int, ...]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 4), st.data())
+def test_plans_are_increasing_steps_in_range(
+    n_steps: int, max_kills: int, data: st.DataObject
+) -> None:
+    plan = data.draw(kill_plans(n_steps, max_kills))
+    assert 1 <= len(plan) <= max_kills
+    assert list(plan) == sorted(set(plan))
+    assert plan[0] >= 1
+    assert plan[-1] <= n_steps - 1
+
+
+@pytest.fixture(autouse=True)
+def _database_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # Hypothesis keeps its example database under ./.hypothesis
+
+
+def test_a_failure_shrinks_to_the_smallest_kill_step() -> None:
+    found = search(lambda p: p[-1] >= 4, 12, max_kills=2, examples=5, seed_value=3, key=b"a")
+    assert found.failing == (4,)
+
+
+def test_a_failure_shrinks_to_the_fewest_kills() -> None:
+    # Only a second resume loses state: no single kill can show it.
+    found = search(lambda p: len(p) >= 2, 12, max_kills=3, examples=30, seed_value=3, key=b"b")
+    assert found.failing == (1, 2)
+
+
+def test_a_passing_search_reports_every_plan_it_tried() -> None:
+    found = search(lambda p: False, 12, max_kills=2, examples=5, seed_value=3, key=b"c")
+    assert found.failing is None
+    assert 1 <= len(found.tried) <= 5
+    assert len(set(found.tried)) == len(found.tried)
+
+
+def test_the_same_seed_draws_the_same_plans() -> None:
+    def run(key: bytes) -> list[Plan]:
+        return search(lambda p: False, 20, max_kills=2, examples=8, seed_value=7, key=key).tried
+
+    assert run(b"d") == run(b"e")
+
+
+def test_the_database_replays_the_last_failure_first() -> None:
+    def diverges(plan: Plan) -> bool:
+        tried.append(plan)
+        return plan[-1] >= 6
+
+    tried: list[Plan] = []
+    first = search(diverges, 12, max_kills=1, examples=10, seed_value=1, key=b"f")
+    assert first.failing == (6,)
+    tried.clear()
+    again = search(diverges, 12, max_kills=1, examples=10, seed_value=999, key=b"f")
+    assert tried[0] == (6,)
+    assert again.failing == (6,)
+    tried.clear()
+    search(diverges, 12, max_kills=1, examples=10, seed_value=999, key=b"another check")
+    assert tried[0] != (6,)
+
+
+def test_interrupts_propagate_untouched() -> None:
+    class Interrupt(BaseException):
+        pass
+
+    def diverges(plan: Plan) -> bool:
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        search(diverges, 12, max_kills=2, examples=5, seed_value=1, key=b"g")
