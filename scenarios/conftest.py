@@ -9,9 +9,11 @@ differs from ``EXPECTED``. Without ``--resumecheck`` the items are skipped.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -50,7 +52,7 @@ class ScenarioItem(pytest.Item):
             pytest.skip(SKIP_REASON + " (pass --resumecheck)")
 
     def runtest(self) -> None:
-        module = importlib.import_module(f"scenarios.{self.path.stem}")
+        module = _load(self.path)
         mode = getattr(module, "MODE", "exception")
         from resumecheck.harness import MODES
 
@@ -73,6 +75,18 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"scenario {self.name}"
+
+
+def _load(path: Path) -> ModuleType:
+    if (path.parent / "__init__.py").exists():
+        return importlib.import_module(f"{path.parent.name}.{path.stem}")
+    # A scenario module elsewhere (e.g. a copy in a test's temporary directory).
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class ScenarioMismatch(Exception):
