@@ -156,6 +156,9 @@ class Checker:
 
     def _run(self, job: Job, settings: Settings, workdir: Path, dog: Watchdog) -> Report:
         __tracebackhide__ = True
+        # Import before the watchdog is armed: the first check pays for torch and Hypothesis,
+        # and an import cut short by the alarm would leave half-initialised modules behind.
+        import resumecheck.hypothesis_plans  # noqa: F401
         from resumecheck.harness import CheckSession, make_runner
         from resumecheck.jobs import LightningJob, TorchJob
 

@@ -1,0 +1,183 @@
+"""End to end: real checks in pytest subprocesses (they import torch), with the sample jobs."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+
+import pytest
+
+from resumecheck.checker import CRASH_HEADLINE, TIMEOUT_ADVICE
+from resumecheck.plugin import SKIP_REASON
+from resumecheck.report import Kind
+
+SUBPROCESS_TIMEOUT = 120
+
+VERDICTS = """
+import pytest
+from sample_jobs import make_job
+
+def test_correct(resumecheck):
+    report = resumecheck.check(make_job())
+    assert report.passed and report.plans
+
+def test_truncated(resumecheck):
+    resumecheck.check(make_job(truncate_from=4))
+
+def test_rng(resumecheck):
+    resumecheck.check(make_job(save_rng=False, dropout=0.5))
+
+def test_not_restored(resumecheck):
+    resumecheck.check(make_job(restore=False))
+
+@pytest.mark.resumecheck(kills=25, max_kills=3)
+def test_second_resume(resumecheck):
+    resumecheck.check(make_job(forget_optimizer_on_second_resume=True))
+"""
+
+
+def test_off_skips_and_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import sys
+        import pytest
+
+        def test_fixture(resumecheck):
+            raise AssertionError("must not run")
+
+        @pytest.mark.resumecheck(kills=3)
+        def test_marker():
+            raise AssertionError("must not run")
+
+        def test_zz_nothing_heavy_was_imported():
+            assert "resumecheck.plugin" in sys.modules
+            heavy = {"torch", "lightning", "pytorch_lightning", "hypothesis", "libcst"}
+            assert not heavy & set(sys.modules)
+        """
+    )
+    result = pytester.runpytest_subprocess("-rs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines([f"SKIPPED *{SKIP_REASON}"])
+    assert "resumecheck:" not in result.stdout.str()
+
+
+def test_verdicts_hints_and_the_reproduction_round_trip(rc_pytester: pytest.Pytester) -> None:
+    rc_pytester.makepyfile(test_jobs=VERDICTS)
+    result = rc_pytester.runpytest_subprocess(
+        "--resumecheck", "--resumecheck-seed=1", timeout=SUBPROCESS_TIMEOUT
+    )
+    result.assert_outcomes(passed=1, failed=4)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "resumecheck: --resumecheck-seed=1 --resumecheck-kills=5 *",
+            # the shrunk plan: the first checkpoint that is cut short is step 4's
+            "E *ResumeDivergence: resume diverged: killed after step 4, resumed from ckpt.pt "
+            "(step 4)",
+            "E *UNLOADABLE_CHECKPOINT*",
+            f"E *hint: {Kind.UNLOADABLE_CHECKPOINT.hint[:50]}*",
+            "E *reproduce: pytest 'test_jobs.py::test_truncated' --resumecheck "
+            "--resumecheck-kill-steps=4",
+            "*- resumecheck -*",
+            "reproduce: pytest 'test_jobs.py::test_truncated' --resumecheck "
+            "--resumecheck-kill-steps=4",
+            "kill plans: drawn with --resumecheck-seed=1",
+            "artifacts: *resumecheck-test_truncated*",
+        ]
+    )
+    for kind in (Kind.RNG, Kind.NOT_RESTORED, Kind.OPTIMIZER):
+        assert f"  {kind.name} at step " in out
+        assert f"hint: {kind.hint}" in out
+    # Only a second resume loses the optimizer: the plan shrinks to two kills, no fewer.
+    assert "resume diverged: kill plan [1, 2]: killed after step 2" in out
+
+    for test in ("test_truncated", "test_second_resume"):
+        command = _reproduce_command(out, test)
+        assert command[:3] == ["pytest", f"test_jobs.py::{test}", "--resumecheck"]
+        again = rc_pytester.runpytest_subprocess(*command[1:], timeout=SUBPROCESS_TIMEOUT)
+        again.assert_outcomes(failed=1)
+        replayed = again.stdout.str()
+        assert _headline(replayed) == _headline(out, test)
+        assert (
+            "kill plans: " + command[3].split("=")[1] + " (from --resumecheck-kill-steps)"
+            in replayed
+        )
+
+
+def _reproduce_command(out: str, test: str) -> list[str]:
+    match = re.search(rf"^reproduce: (pytest 'test_jobs.py::{test}' .*)$", out, re.M)
+    assert match, f"no reproduce line for {test}"
+    return shlex.split(match.group(1))
+
+
+def _headline(out: str, test: str = "") -> str:
+    section = out[out.index(f"_ {test}") :] if test else out
+    match = re.search(r"ResumeDivergence: (resume diverged: .*)$", section, re.M)
+    assert match
+    return match.group(1)
+
+
+def test_a_crashing_and_a_hanging_job_are_failed_tests(rc_pytester: pytest.Pytester) -> None:
+    rc_pytester.makepyfile(
+        test_broken_jobs="""
+        import pytest
+        from sample_jobs import make_job
+
+        @pytest.mark.resumecheck(timeout=0)  # no limit: it pays for importing torch
+        def test_a_correct_job_first(resumecheck):
+            resumecheck.check(make_job(), kills=1)
+
+        def test_crash(resumecheck):
+            resumecheck.check(make_job(crash=True))
+
+        def test_hang(resumecheck):
+            resumecheck.check(make_job(hang=True))
+        """
+    )
+    started = time.monotonic()
+    result = rc_pytester.runpytest_subprocess(
+        "--resumecheck", "--resumecheck-timeout=2", timeout=SUBPROCESS_TIMEOUT
+    )
+    assert time.monotonic() - started < 60
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            f"E * {CRASH_HEADLINE}",
+            "E * the uninterrupted run of sample failed before any kill*",
+            "E *RuntimeError: CUDA out of memory (pretend)",
+            "E *artifacts kept: *resumecheck-test_crash*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E * resumecheck: the check timed out after 2 s (--resumecheck-timeout)",
+            f"E *stopped during the uninterrupted run; {TIMEOUT_ADVICE[:40]}*",
+            "E *where it was:",
+            "E *sample_jobs.py*, in train",
+            "E *time.sleep(1000)",
+        ]
+    )
+    assert "/resumecheck/harness.py" not in result.stdout.str()  # no harness frames
+
+
+@pytest.mark.slow
+def test_under_xdist_each_worker_runs_its_checks(rc_pytester: pytest.Pytester) -> None:
+    rc_pytester.makepyfile(test_jobs=VERDICTS)
+    result = rc_pytester.runpytest_subprocess(
+        "-p", "xdist", "-n", "2", "--resumecheck", "--resumecheck-seed=1",
+        timeout=SUBPROCESS_TIMEOUT,
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, failed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "resumecheck: --resumecheck-seed=1 *",
+            "created: 2/2 workers",
+            "*reproduce: pytest 'test_jobs.py::test_truncated' --resumecheck "
+            "--resumecheck-kill-steps=4",
+        ]
+    )
+    # The workers drew with the controller's seed, so the same plans as in one process.
+    out = result.stdout.str()
+    assert "resume diverged: kill plan [1, 2]: killed after step 2" in out
+    assert out.count("kill plans: drawn with --resumecheck-seed=1") == 4
