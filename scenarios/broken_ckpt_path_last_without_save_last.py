@@ -14,6 +14,7 @@ from typing import Any
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 import resumecheck as rc
+from resumecheck.fixkit import RngStateCallback
 from scenarios import _common
 
 EXPECTED = rc.Kind.NOT_RESTORED
@@ -29,6 +30,6 @@ def job(save_last: bool = False) -> rc.LightningJob:
     return rc.LightningJob(
         _common.Net,
         _common.plain_loader,
-        {"max_epochs": _common.EPOCHS, "callbacks": [checkpoint]},
+        {"max_epochs": _common.EPOCHS, "callbacks": [checkpoint, RngStateCallback()]},
         resume=resume,
     )

@@ -90,8 +90,9 @@ def test_direct_check_gets_the_recorded_verdict(name: str, tmp_path: Path) -> No
     report = rc.check(module.job(), kills=module.KILLS, seed=0, artifacts_dir=tmp_path)
     got = report.divergences[0].kind if report.divergences else None
     assert got is module.EXPECTED, str(report)
-    if module.EXPECTED is None and name.startswith("fixed_"):
-        assert report.warnings == (), report.warnings  # the fix kit leaves no RNG residue
+    # The fix kit leaves no RNG residue; torchdata's loader still does (see its scenario).
+    if module.EXPECTED is None and name.startswith("fixed_") and "stateful" not in name:
+        assert report.warnings == (), report.warnings
 
 
 def table_rows(text: str) -> dict[str, str]:
