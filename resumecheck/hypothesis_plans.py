@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from hypothesis import HealthCheck, Phase, given, note, seed, settings
 from hypothesis import strategies as st
@@ -82,15 +83,17 @@ def search(
     examples: int,
     seed_value: int,
     key: bytes,
+    database: ExampleDatabase | Literal["profile"] | None = "profile",
 ) -> SearchResult:
     """Try up to ``examples`` drawn plans; shrink the first that ``diverges`` to its minimum.
 
     ``diverges`` must be deterministic (the harness memoizes plans). Anything it raises other
-    than an ordinary exception (e.g. a timeout) propagates untouched.
+    than an ordinary exception (e.g. a timeout) propagates untouched. Failing plans are kept
+    in ``database``: by default the current Hypothesis profile's (``.hypothesis/``).
     """
     tried: list[Plan] = []
-    base = settings().database  # the current profile's database
-    database = None if base is None else KeyedDatabase(base, key + f"|{n_steps}".encode())
+    base = settings().database if database == "profile" else database
+    keyed = None if base is None else KeyedDatabase(base, key + f"|{n_steps}".encode())
 
     # settings outermost: @seed alone would switch the database off, and a failing plan
     # must be remembered even though every check is seeded.
@@ -98,7 +101,7 @@ def search(
         max_examples=examples,
         deadline=None,
         suppress_health_check=list(HealthCheck),
-        database=database,
+        database=keyed,
         phases=_PHASES,
         derandomize=False,
         report_multiple_bugs=False,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.database import InMemoryExampleDatabase
 
 from resumecheck.hypothesis_plans import kill_plans, search
 
@@ -25,24 +24,25 @@ def test_plans_are_increasing_steps_in_range(
     assert plan[-1] <= n_steps - 1
 
 
-@pytest.fixture(autouse=True)
-def _database_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # Hypothesis keeps its example database under ./.hypothesis
-
-
 def test_a_failure_shrinks_to_the_smallest_kill_step() -> None:
-    found = search(lambda p: p[-1] >= 4, 12, max_kills=2, examples=5, seed_value=3, key=b"a")
+    found = search(
+        lambda p: p[-1] >= 4, 12, max_kills=2, examples=5, seed_value=3, key=b"a", database=None
+    )
     assert found.failing == (4,)
 
 
 def test_a_failure_shrinks_to_the_fewest_kills() -> None:
     # Only a second resume loses state: no single kill can show it.
-    found = search(lambda p: len(p) >= 2, 12, max_kills=3, examples=30, seed_value=3, key=b"b")
+    found = search(
+        lambda p: len(p) >= 2, 12, max_kills=3, examples=30, seed_value=3, key=b"b", database=None
+    )
     assert found.failing == (1, 2)
 
 
 def test_a_passing_search_reports_every_plan_it_tried() -> None:
-    found = search(lambda p: False, 12, max_kills=2, examples=5, seed_value=3, key=b"c")
+    found = search(
+        lambda p: False, 12, max_kills=2, examples=5, seed_value=3, key=b"c", database=None
+    )
     assert found.failing is None
     assert 1 <= len(found.tried) <= 5
     assert len(set(found.tried)) == len(found.tried)
@@ -50,7 +50,9 @@ def test_a_passing_search_reports_every_plan_it_tried() -> None:
 
 def test_the_same_seed_draws_the_same_plans() -> None:
     def run(key: bytes) -> list[Plan]:
-        return search(lambda p: False, 20, max_kills=2, examples=8, seed_value=7, key=key).tried
+        return search(
+            lambda p: False, 20, max_kills=2, examples=8, seed_value=7, key=key, database=None
+        ).tried
 
     assert run(b"d") == run(b"e")
 
@@ -60,16 +62,20 @@ def test_the_database_replays_the_last_failure_first() -> None:
         tried.append(plan)
         return plan[-1] >= 6
 
+    def run(key: bytes, seed: int) -> Plan | None:
+        tried.clear()
+        found = search(
+            diverges, 12, max_kills=1, examples=10, seed_value=seed, key=key, database=database
+        )
+        return found.failing
+
     tried: list[Plan] = []
-    first = search(diverges, 12, max_kills=1, examples=10, seed_value=1, key=b"f")
-    assert first.failing == (6,)
-    tried.clear()
-    again = search(diverges, 12, max_kills=1, examples=10, seed_value=999, key=b"f")
-    assert tried[0] == (6,)
-    assert again.failing == (6,)
-    tried.clear()
-    search(diverges, 12, max_kills=1, examples=10, seed_value=999, key=b"another check")
-    assert tried[0] != (6,)
+    database = InMemoryExampleDatabase()
+    assert run(b"t.py::test_a", 1) == (6,)
+    assert run(b"t.py::test_a", 999) == (6,)
+    assert tried[0] == (6,)  # replayed first, before any drawing
+    run(b"t.py::test_b", 999)
+    assert tried[0] != (6,)  # another check's failures are not replayed
 
 
 def test_interrupts_propagate_untouched() -> None:
@@ -80,4 +86,4 @@ def test_interrupts_propagate_untouched() -> None:
         raise Interrupt
 
     with pytest.raises(Interrupt):
-        search(diverges, 12, max_kills=2, examples=5, seed_value=1, key=b"g")
+        search(diverges, 12, max_kills=2, examples=5, seed_value=1, key=b"g", database=None)
