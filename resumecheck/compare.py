@@ -212,7 +212,9 @@ def first_difference(
             return diff
         prev = (ref.steps[i].optimizer_steps, other.steps[i].optimizer_steps)
     want = len(ref.steps) if upto is None else upto
-    if len(other.steps) != want and other.error is None:
+    # A run killed mid-step (mid-write) closes one step fewer; that is the kill, not a diff.
+    ended_early = other.error is not None or other.killed_at is not None
+    if len(other.steps) > want or (len(other.steps) < want and not ended_early):
         diff = StepDiff(min(want, len(other.steps)) + 1)
         diff.counters.append(f"{len(other.steps)} optimizer steps, reference {want}")
         return diff
@@ -267,7 +269,7 @@ def judge_plan(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segmen
 def _judge_fresh(ref: Trajectory, plan: tuple[int, ...], seg: Segment) -> Divergence | None:
     traj, k = seg.trajectory, plan[0]
     diff = first_difference(ref, traj, upto=k)
-    if traj.error is not None and diff is None:
+    if traj.error is not None and traj.killed_at is None and diff is None:
         detail = (
             f"a fresh run raised {traj.error.type} before the kill at step {k}, though the "
             f"uninterrupted run did not: {traj.error.message}"
@@ -286,6 +288,8 @@ def _no_checkpoint(plan: tuple[int, ...], seg: Segment) -> Divergence:
     files = sorted(p.path.name for p in seg.trajectory.checkpoints)
     detail = "the killed run left no checkpoint to resume from"
     evidence = [f"checkpoint files seen: {', '.join(files) if files else 'none'}"]
+    if seg.trajectory.exit_info:
+        evidence.append(f"killed run: {seg.trajectory.exit_info}")
     gs = [s.global_step for s in seg.trajectory.steps if s.global_step is not None]
     if gs and gs[-1] == 0:
         evidence.append(
@@ -314,6 +318,8 @@ def _judge_resumed(
         rows: Sequence[str] = (),
         others: Sequence[Kind] = (),
     ) -> Divergence:
+        if prev.trajectory.exit_info:
+            rows = [*rows, f"killed run: {prev.trajectory.exit_info}"]
         return Divergence(
             kind,
             prev.kill_at,
@@ -326,7 +332,7 @@ def _judge_resumed(
             name,
         )
 
-    if traj.error is not None:
+    if traj.error is not None and traj.killed_at is None:
         kind = Kind.UNLOADABLE_CHECKPOINT if traj.error.while_loading else Kind.RESUME_CRASH
         detail = f"{traj.error.type}: {traj.error.message}".splitlines()[0][:300]
         rows = traj.error.traceback.strip().splitlines()[-6:]
@@ -418,7 +424,8 @@ def _judge_resumed(
         final = _observable(diff_entries(ref.final.entries, traj.final.entries))
         metrics = diff_metrics(ref.final_metrics, traj.final_metrics)
         if final or metrics:
-            primary = Kind.RNG if rng else (Kind.WEIGHTS if final else Kind.METRICS)
+            # Every step matched, so no random draw changed anything: not an RNG cause.
+            primary = Kind.WEIGHTS if final else Kind.METRICS
             rows = [m.row for m in final + metrics]
             return divergence(
                 primary,

@@ -18,12 +18,21 @@ from resumecheck.report import Divergence, Report
 from resumecheck.runner import InProcessRunner, Runner, RunSpec
 from resumecheck.trajectory import CheckpointFile, Trajectory
 
-MODES = ("exception",)
+MODES = ("exception", "sigkill", "sigterm", "midwrite")
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_GRACE = 5.0
 
 
-def make_runner(mode: str) -> Runner:
+def make_runner(
+    mode: str, timeout: float = DEFAULT_TIMEOUT, grace: float = DEFAULT_GRACE
+) -> Runner:
+    """The runner for a kill mode (process modes start the preloaded fork server)."""
     if mode == "exception":
         return InProcessRunner()
+    if mode in MODES:
+        from resumecheck.process import ProcessRunner
+
+        return ProcessRunner(mode, timeout=timeout, grace=grace)
     raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")
 
 
@@ -35,6 +44,8 @@ def check(
     control: bool = True,
     keep_artifacts: bool = False,
     artifacts_dir: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    grace: float = DEFAULT_GRACE,
 ) -> Report:
     """Kill ``job`` after random (or given) optimizer steps, resume it, and compare.
 
@@ -48,14 +59,18 @@ def check(
         control: run the uninterrupted job twice to rule out nondeterminism first.
         keep_artifacts: keep checkpoints and logs even when the check passes.
         artifacts_dir: where to put them (a fresh temp dir by default).
+        timeout: process modes: seconds before a silent child counts as hung and is killed.
+        grace: ``sigterm`` mode: seconds between SIGTERM and SIGKILL.
     """
     __tracebackhide__ = True
     if not isinstance(job, LightningJob | TorchJob):
         raise ConfigError(f"job must be a LightningJob or TorchJob, not {type(job).__name__}")
     requested = normalize_plans(kills)
-    runner = make_runner(mode)
+    runner = make_runner(mode, timeout, grace)
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     started = time.perf_counter()
+    if artifacts_dir is not None:
+        Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=artifacts_dir))
     report = None
     try:
@@ -100,7 +115,8 @@ class CheckSession:
         if self.reference.error is not None:
             raise JobError(
                 f"the uninterrupted run of {label} failed before any kill, so its resumes "
-                f"cannot be checked; fix the job first:\n{self.reference.error.traceback}"
+                f"cannot be checked; fix the job first:\n{self.reference.error.type}: "
+                f"{self.reference.error.message}\n{self.reference.error.traceback}".rstrip()
             )
         if n < 2:
             raise JobError(
@@ -118,6 +134,12 @@ class CheckSession:
             segments = _run_plan(self.runner, self.job, plan, self.workdir)
             self._tried[plan] = judge_plan(self.reference, plan, segments)
         return self._tried[plan]
+
+    def close(self) -> None:
+        """Release the runner (process modes: stop the fork server this session started)."""
+        close = getattr(self.runner, "close", None)
+        if close is not None:
+            close()
 
     def report(self, plans: Sequence[Plan], mode: str, seed: int) -> Report:
         base = {
@@ -150,10 +172,15 @@ def _check(
     workdir: Path,
 ) -> Report:
     session = CheckSession(job, runner, workdir, control)
-    session.prepare()
-    plans = draw_plans(requested, session.steps, seed) if isinstance(requested, int) else requested
-    check_range(plans, session.steps, job.label)
-    return session.report(plans, mode, seed)
+    try:
+        session.prepare()
+        plans = (
+            draw_plans(requested, session.steps, seed) if isinstance(requested, int) else requested
+        )
+        check_range(plans, session.steps, job.label)
+        return session.report(plans, mode, seed)
+    finally:
+        session.close()
 
 
 def _fresh(runner: Runner, job: Job, run_dir: Path) -> Trajectory:

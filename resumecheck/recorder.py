@@ -41,6 +41,10 @@ class SimulatedCrash(BaseException):
 FileKey = tuple[int, int, int, str]
 
 
+def _raise_crash(step: int) -> None:
+    raise SimulatedCrash(step)
+
+
 class Recorder:
     """Collects :class:`StepRecord` s and checkpoint files for one run."""
 
@@ -50,6 +54,7 @@ class Recorder:
         kill_at: int | None = None,
         offset: int = 0,
         on_pre_step: Callable[[torch.optim.Optimizer], None] | None = None,
+        baseline: dict[Path, FileKey] | None = None,
     ) -> None:
         self.checkpoint_dir = checkpoint_dir
         self.kill_at = kill_at
@@ -59,8 +64,14 @@ class Recorder:
         self._open: StepRecord | None = None
         self._steps_at_open = 0
         self.on_pre_step = on_pre_step
-        self._files: dict[Path, FileKey] = dict(self._scan_keys())
+        self._files: dict[Path, FileKey] = (
+            dict(self._scan_keys()) if baseline is None else dict(baseline)
+        )
         self._seen = 0
+        # How the run dies at the planned step; process modes replace the exception.
+        self.kill: Callable[[int], None] = _raise_crash
+        # Called after each step closes (process modes arm mid-write kills here).
+        self.on_close: Callable[[int], None] | None = None
 
     # -- step bookkeeping ------------------------------------------------------------------
     @property
@@ -97,10 +108,16 @@ class Recorder:
         self._open = None
         step = self.offset + len(self.trajectory.steps)
         self.scan_checkpoints(step)
+        if self.on_close is not None:
+            self.on_close(step)
         if self.kill_at is not None and step == self.kill_at:
             self.trajectory.killed_at = step
-            raise SimulatedCrash(step)
+            self.kill(step)
         return record
+
+    @property
+    def files(self) -> dict[Path, FileKey]:
+        return self._files
 
     def add_batch(self, batch: Any) -> None:
         self.ensure_open().batches.append(batch_digest(batch))

@@ -12,7 +12,7 @@ import os
 import random
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,11 +90,18 @@ def run_error(exc: BaseException) -> RunError:
     return RunError(type(exc).__name__, str(exc).strip(), text[-4000:], while_loading)
 
 
-def execute(job: Job, spec: RunSpec) -> Trajectory:
-    """Run the job once in this process; a kill or a crash ends the trajectory early."""
+def execute(
+    job: Job, spec: RunSpec, configure: Callable[[Recorder], None] | None = None
+) -> Trajectory:
+    """Run the job once in this process; a kill or a crash ends the trajectory early.
+
+    ``configure`` lets a process runner change how the run dies before it starts.
+    """
     spec.run_dir.mkdir(parents=True, exist_ok=True)
     spec.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     recorder = Recorder(spec.checkpoint_dir, spec.kill_at, spec.offset)
+    if configure is not None:
+        configure(recorder)
     with isolated(spec.seed), recorder.installed():
         try:
             if isinstance(job, LightningJob):

@@ -114,12 +114,17 @@ def _trainer_kwargs(
     # Fresh callbacks per run: a callback's state must come from the checkpoint, not memory.
     callbacks = [copy.deepcopy(cb) for cb in user_callbacks]
     checkpointers = [cb for cb in callbacks if isinstance(cb, pl.callbacks.ModelCheckpoint)]
-    for cb in checkpointers:
-        cb.dirpath = str(spec.checkpoint_dir)
+    on_exception = getattr(pl.callbacks, "OnExceptionCheckpoint", ())
+    for cb in callbacks:
+        if isinstance(cb, pl.callbacks.ModelCheckpoint | on_exception):
+            cb.dirpath = str(spec.checkpoint_dir)
     if not checkpointers and kwargs.get("enable_checkpointing", True) is not False:
         callbacks.append(
             pl.callbacks.ModelCheckpoint(
-                dirpath=str(spec.checkpoint_dir), every_n_train_steps=1, save_last=True
+                # "link": last.ckpt is a symlink to the newest file, one write per step.
+                dirpath=str(spec.checkpoint_dir),
+                every_n_train_steps=1,
+                save_last="link",
             )
         )
     callbacks.insert(0, recorder_callback_class(pl)(recorder))

@@ -193,6 +193,9 @@ def plain_job(
 def _save(ck: dict[str, Any], path: Path, how: str, step: int) -> None:
     if how == "none":
         return
+    if how == "direct":
+        torch.save(ck, path)  # not atomic: a kill mid-write leaves a truncated file
+        return
     if how == "truncated" and step >= 4:
         # A write cut short, as a kill mid-write leaves it.
         torch.save(ck, path)

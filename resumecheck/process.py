@@ -1,0 +1,451 @@
+"""Process kill modes: each run is a child forked from a preloaded server, killed for real.
+
+``sigkill``   the child is hard-killed right after step k: no hooks, no flush.
+``sigterm``   the child gets SIGTERM right after step k; after a grace period, SIGKILL.
+``midwrite``  the child is SIGKILLed in the middle of the first file it writes during step k
+              (a checkpoint, normally), after a random number of bytes: a kill at the worst
+              wall-clock moment, made repeatable.
+
+Children fork from multiprocessing's forkserver, preloaded with torch, Lightning and
+resumecheck, so a run costs about what its steps cost; the server never runs a torch op, so
+forking it is safe whatever the parent's thread pools are doing. Jobs travel with cloudpickle,
+so lambdas and classes defined inside a test work.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import multiprocessing
+import os
+import pickle
+import random
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from resumecheck.jobs import Job
+from resumecheck.recorder import Recorder
+from resumecheck.runner import RunSpec, execute
+from resumecheck.trajectory import RunError, Trajectory
+
+PROCESS_MODES = ("sigkill", "sigterm", "midwrite")
+PRELOAD = [
+    "torch",
+    "lightning.pytorch",
+    "cloudpickle",
+    "fsspec.implementations.local",
+    "resumecheck.process",
+    "resumecheck.adapters.lightning",
+]
+_TRAJECTORY = "trajectory.pkl"
+_OUTPUT = "output.log"
+_TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class ChildOptions:
+    """Conditions every child of one check runs under, so only the resume differs."""
+
+    mode: str
+    env: dict[str, str]
+    threads: int
+    deterministic: bool
+    path: list[str] = field(default_factory=list)
+
+
+def _context(start_method: str = "forkserver") -> Any:
+    ctx = multiprocessing.get_context(start_method)
+    if start_method == "forkserver":
+        ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def start_server() -> None:
+    """Start the preloaded fork server now (it imports in the background)."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
+def stop_server() -> None:
+    """Stop the fork server and the resource tracker that came with it; the server's
+    children die with it (they asked for SIGKILL on their parent's death)."""
+    from multiprocessing import forkserver, resource_tracker
+
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is not None:
+        # Killed, not asked: a server busy importing or forking would not answer.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        server._stop()
+    tracker = resource_tracker._resource_tracker  # type: ignore[attr-defined]
+    if getattr(tracker, "_pid", None) is not None and _STATE["tracker_ours"]:
+        tracker._stop()
+    _STATE["tracker_ours"] = False
+
+
+def _forkserver_running() -> bool:
+    from multiprocessing import forkserver
+
+    return getattr(forkserver._forkserver, "_forkserver_pid", None) is not None  # type: ignore[attr-defined]
+
+
+# Whether multiprocessing's resource tracker was started by our server (and so is ours to stop).
+_STATE = {"tracker_ours": False}
+
+
+class ProcessRunner:
+    """Runs each run in a child process and kills it for real."""
+
+    def __init__(
+        self,
+        mode: str,
+        timeout: float = 300.0,
+        grace: float = 5.0,
+        start_method: str = "forkserver",
+    ) -> None:
+        """``start_method="spawn"`` gives a fresh interpreter per run: the naive baseline."""
+        import torch
+
+        self.mode = mode
+        self.timeout = timeout
+        self.grace = grace
+        self.options = ChildOptions(
+            mode=mode,
+            env=dict(os.environ),
+            threads=torch.get_num_threads(),
+            deterministic=torch.are_deterministic_algorithms_enabled(),
+            path=list(sys.path),
+        )
+        self._ctx = _context(start_method)
+        self._owns_server = False
+        if start_method == "forkserver":
+            from multiprocessing import resource_tracker
+
+            tracker = resource_tracker._resource_tracker  # type: ignore[attr-defined]
+            if not _forkserver_running():
+                _STATE["tracker_ours"] = _STATE["tracker_ours"] or tracker._pid is None
+                start_server()
+                self._owns_server = True
+
+    def close(self) -> None:
+        """Stop the fork server if this runner started it."""
+        if self._owns_server:
+            stop_server()
+            self._owns_server = False
+
+    def run(self, job: Job, spec: RunSpec) -> Trajectory:
+        spec.run_dir.mkdir(parents=True, exist_ok=True)
+        payload = _ship(job, spec, self.options)
+        receiver, sender = self._ctx.Pipe(duplex=False)
+        # Not a daemon: a job's DataLoader workers must be allowed to start.
+        child = self._ctx.Process(target=_child_main, args=(*payload, sender))
+        try:
+            with _without_main_module():
+                child.start()
+            sender.close()
+            exit_info, events = self._supervise(child, receiver)
+        except BaseException:
+            # Ctrl-C (or anything else) in the parent: no child outlives it.
+            if child.pid is not None:
+                child.kill()
+                child.join()
+            else:  # interrupted while the server was forking: its child's pid is unknown
+                stop_server()
+            raise
+        finally:
+            receiver.close()
+        return _collect(spec, child.exitcode, exit_info, events)
+
+    def _supervise(self, child: Any, receiver: Connection) -> tuple[str, list[str]]:
+        """Wait for the child; enforce the grace period after SIGTERM and the hang timeout."""
+        deadline = time.monotonic() + self.timeout
+        events: list[str] = []
+        term_at: float | None = None
+        while child.is_alive():
+            now = time.monotonic()
+            limit = deadline if term_at is None else min(deadline, term_at + self.grace)
+            if now >= limit:
+                child.kill()
+                child.join()
+                if term_at is not None and limit < deadline:
+                    events.append("grace-expired")
+                    return (f"still running {self.grace:g} s after SIGTERM; SIGKILLed", events)
+                events.append("hung")
+                return (f"hung: no exit after {self.timeout:g} s; SIGKILLed", events)
+            if receiver.poll(min(0.05, limit - now)):
+                try:
+                    event = receiver.recv()
+                except EOFError:
+                    child.join(min(1.0, max(0.0, limit - time.monotonic())))
+                    continue
+                events.append(event)
+                if event == "sigterm":
+                    term_at = time.monotonic()
+        child.join()
+        events += _drain(receiver)
+        if term_at is not None:
+            return (
+                f"exited {_describe_exit(child.exitcode)} "
+                f"{time.monotonic() - term_at:.2f} s after SIGTERM",
+                events,
+            )
+        return (_describe_exit(child.exitcode), events)
+
+
+@contextmanager
+def _without_main_module() -> Iterator[None]:
+    """Keep the child from re-importing the parent's ``__main__``.
+
+    multiprocessing re-runs the main script in every non-fork child; for a script without an
+    ``if __name__ == "__main__"`` guard (or ``python -m resumecheck``) that would start the
+    check again inside the child. The child needs nothing from ``__main__``: the job travels
+    with cloudpickle.
+    """
+    from multiprocessing import spawn
+
+    real = spawn.get_preparation_data
+
+    def without_main(name: str) -> dict[str, Any]:
+        data: dict[str, Any] = real(name)
+        data.pop("init_main_from_name", None)
+        data.pop("init_main_from_path", None)
+        return data
+
+    spawn.get_preparation_data = without_main  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        spawn.get_preparation_data = real  # type: ignore[assignment]
+
+
+def _drain(receiver: Connection) -> list[str]:
+    """Events the child sent just before it died."""
+    events = []
+    try:
+        while receiver.poll():
+            events.append(receiver.recv())
+    except (EOFError, OSError):
+        pass
+    return events
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        return f"by signal {signal.Signals(-code).name}"
+    return f"with code {code}"
+
+
+def _ship(job: Job, spec: RunSpec, options: ChildOptions) -> tuple[bytes, bytes]:
+    """Pickle the options (plain) and the job (cloudpickle: lambdas, local classes)."""
+    import cloudpickle
+
+    for module_name in _job_modules(job):
+        module = sys.modules.get(module_name)
+        if module is not None and not _importable(module_name):
+            cloudpickle.register_pickle_by_value(module)
+    return pickle.dumps(options), bytes(cloudpickle.dumps((job, spec)))
+
+
+def _job_modules(job: Job) -> set[str]:
+    names = set()
+    for value in vars(job).values():
+        module = getattr(value, "__module__", None)
+        if isinstance(module, str):
+            names.add(module)
+    return names
+
+
+def _importable(name: str) -> bool:
+    """Whether a child could import ``name`` by itself (not __main__, not a loaded file)."""
+    if name == "__main__" or name.startswith("_resumecheck_job_"):
+        return False
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None)
+    return spec is not None and getattr(spec, "origin", None) is not None
+
+
+def _collect(spec: RunSpec, exitcode: int | None, exit_info: str, events: list[str]) -> Trajectory:
+    """Read what the child left: its trajectory, the files it wrote while dying, its output."""
+    saved = _load(spec.run_dir / _TRAJECTORY)
+    if saved is None:
+        trajectory, files, completed = Trajectory(), None, spec.offset
+    else:
+        trajectory, files, completed = saved
+    trajectory.exit_info = exit_info
+    trajectory.output_tail = _tail(spec.run_dir / _OUTPUT)
+    planned = "killpoint" in events
+    if not planned and "done" not in events and trajectory.error is None:
+        what = "hung" if "hung" in events else f"died {_describe_exit(exitcode)}"
+        message = f"the run {what} before step {spec.kill_at or 'end'}"
+        trajectory.error = RunError("ChildDied", message, trajectory.output_tail, False)
+    scanner = Recorder(spec.checkpoint_dir, baseline=files)
+    scanner.trajectory = trajectory
+    scanner.scan_checkpoints(completed)
+    return trajectory
+
+
+def _load(path: Path) -> Any:
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return None
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[-_TAIL_LINES:])
+
+
+# -- the child ----------------------------------------------------------------------------
+def _child_main(options_payload: bytes, job_payload: bytes, events: Connection) -> None:
+    import cloudpickle
+    import torch
+
+    _die_with_parent()
+    options: ChildOptions = pickle.loads(options_payload)
+    sys.path[:] = options.path  # the parent's path now, not when the server started
+    job, spec = cloudpickle.loads(job_payload)
+    os.environ.clear()
+    os.environ.update(options.env)
+    os.environ["TMPDIR"] = str(_child_tmp(spec))
+    tempfile.tempdir = None
+    torch.set_num_threads(options.threads)
+    torch.use_deterministic_algorithms(options.deterministic)
+    _redirect_output(spec.run_dir / _OUTPUT)
+    recorders: list[Recorder] = []
+
+    def configure(recorder: Recorder) -> None:
+        recorders.append(recorder)
+        _arm(recorder, spec, options.mode, events)
+
+    trajectory = execute(job, spec, configure)
+    _save(spec, recorders[0], trajectory)
+    events.send("done")
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this child if the fork server (and so the check) goes away."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _child_tmp(spec: RunSpec) -> Path:
+    # Temp files a dying child leaves (e.g. a half-written fsspec transaction) stay in the
+    # run's artifacts, never in the system temp dir.
+    path = spec.run_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _redirect_output(path: Path) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _save(spec: RunSpec, recorder: Recorder, trajectory: Trajectory) -> None:
+    """Write what the run recorded so far, atomically: the parent reads it after the death."""
+    target = spec.run_dir / _TRAJECTORY
+    tmp = target.with_suffix(".part")
+    with tmp.open("wb") as fh:
+        pickle.dump((trajectory, recorder.files, recorder.completed_steps()), fh)
+    os.replace(tmp, target)
+
+
+def _arm(recorder: Recorder, spec: RunSpec, mode: str, events: Connection) -> None:
+    def die(step: int) -> None:
+        _save(spec, recorder, recorder.trajectory)
+        events.send("killpoint")
+        if mode == "sigterm":
+            events.send("sigterm")
+            os.kill(os.getpid(), signal.SIGTERM)  # the job's handler (if any) takes over
+            return
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    recorder.kill = die
+    if mode == "midwrite" and spec.kill_at is not None:
+        rng = random.Random(f"{spec.seed}:{spec.kill_at}:{spec.offset}")
+        if spec.kill_at == spec.offset + 1:
+            _kill_mid_next_write(recorder, die, rng)
+        recorder.on_close = lambda step: (
+            _kill_mid_next_write(recorder, die, rng) if step + 1 == spec.kill_at else None
+        )
+
+
+def _kill_mid_next_write(recorder: Recorder, die: Any, rng: random.Random) -> None:
+    """From now on, the first file opened for binary writing dies part-way through."""
+    import torch
+
+    real_open = builtins.open
+    real_save = torch.save
+    sizes = [p.stat().st_size for p in recorder.checkpoint_dir.rglob("*") if p.is_file()]
+    budget = rng.randint(1, max(2, max(sizes, default=4096) - 1))
+
+    class DyingFile(io.RawIOBase):
+        def __init__(self, raw: Any) -> None:
+            self.raw, self.written = raw, 0
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            chunk = bytes(data)[: budget - self.written]
+            self.raw.write(chunk)
+            self.written += len(chunk)
+            if self.written >= budget:
+                self.raw.flush()
+                die_now()
+            return len(data)
+
+        def close(self) -> None:
+            self.raw.close()
+            super().close()
+
+    def die_now() -> None:
+        recorder.kill = lambda step: None
+        recorder.trajectory.killed_at = recorder.completed_steps()
+        die(recorder.completed_steps())
+
+    def dying_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        raw = real_open(file, mode, *args, **kwargs)
+        if "b" in mode and any(c in mode for c in "wax"):
+            builtins.open = real_open
+            return io.BufferedWriter(DyingFile(raw))
+        return raw
+
+    def dying_save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(f, str | os.PathLike):
+            with dying_open(f, "wb") as fh:
+                real_save(obj, fh, *args, **kwargs)
+            return
+        real_save(obj, f, *args, **kwargs)
+
+    builtins.open = dying_open
+    torch.save = dying_save
