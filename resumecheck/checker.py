@@ -36,10 +36,11 @@ if TYPE_CHECKING:
     from resumecheck.harness import CheckSession
     from resumecheck.jobs import Job
     from resumecheck.report import Report
+    from resumecheck.runner import Runner
 
 Plan = tuple[int, ...]
 
-CRASH_HEADLINE = "resumecheck: the job crashed before any kill"
+CRASH_HEADLINE = "resumecheck: the job failed before any kill"
 TIMEOUT_HEADLINE = "resumecheck: the check timed out after {seconds:g} s ({source})"
 TIMEOUT_ADVICE = (
     "a job that hangs cannot be checked; find the blocking call below, or raise the limit "
@@ -129,7 +130,7 @@ class Checker:
         workdir = self._workdir()
         outcome = self._outcome(job, settings, workdir)
         if isinstance(outcome, str):
-            self._fail(outcome, workdir)
+            self._fail(outcome, workdir, settings.mode)
         return self._finish(outcome, settings, workdir)
 
     def _settings_or_fail(self, overrides: dict[str, Any]) -> Settings:
@@ -142,7 +143,8 @@ class Checker:
 
     def _outcome(self, job: Job, settings: Settings, workdir: Path) -> Report | str:
         """The report, or why there is none (a crash, a hang, a bad value) as a message."""
-        dog = Watchdog(settings.timeout)
+        # In process modes the runner times out each child; the parent never blocks for long.
+        dog = Watchdog(settings.timeout if settings.mode == "exception" else 0)
         try:
             return self._run(job, settings, workdir, dog)
         except CheckTimedOut:
@@ -159,16 +161,12 @@ class Checker:
         # Import before the watchdog is armed: the first check pays for torch and Hypothesis,
         # and an import cut short by the alarm would leave half-initialised modules behind.
         import resumecheck.hypothesis_plans  # noqa: F401
-        from resumecheck.harness import CheckSession, make_runner
+        from resumecheck.harness import CheckSession
         from resumecheck.jobs import LightningJob, TorchJob
 
         if not isinstance(job, LightningJob | TorchJob):
             raise ConfigError(NOT_A_JOB.format(got=type(job).__name__))
-        try:
-            runner = make_runner(settings.mode)
-        except ConfigError as exc:
-            raise ConfigError(f"{exc} (mode from {settings.source('mode')})") from None
-        session = CheckSession(job, runner, workdir, settings.control)
+        session = CheckSession(job, self._runner(settings), workdir, settings.control)
         started = time.perf_counter()
         try:
             with dog:
@@ -181,7 +179,20 @@ class Checker:
             if dog.fired:
                 raise CheckTimedOut from None
             raise
+        finally:
+            session.close()
         return dataclasses.replace(report, seconds=time.perf_counter() - started)
+
+    def _runner(self, settings: Settings) -> Runner:
+        from resumecheck.harness import make_runner
+
+        try:
+            if settings.mode == "exception":
+                return make_runner(settings.mode)
+            # A child that hangs is killed by the runner, which reports its exit and output.
+            return make_runner(settings.mode, timeout=settings.timeout or float("inf"))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (mode from {settings.source('mode')})") from None
 
     def _plans(self, session: CheckSession, settings: Settings, dog: Watchdog) -> list[Plan]:
         """The plans the report covers: the explicit ones, or the shrunk failing one."""
@@ -261,11 +272,12 @@ class Checker:
             lines += ["  where it was:", _tail(dog.stack)]
         return "\n".join(lines)
 
-    def _fail(self, message: str, workdir: Path) -> NoReturn:
+    def _fail(self, message: str, workdir: Path, mode: str) -> NoReturn:
         __tracebackhide__ = True
         if not workdir.exists():
             pytest.fail(message)
-        self._add_section(f"reproduce: pytest '{self.nodeid}' --resumecheck\nartifacts: {workdir}")
+        command = reproduce_command(self.nodeid, [], mode)
+        self._add_section(f"reproduce: {command}\nartifacts: {workdir}")
         pytest.fail(f"{message}\n  artifacts kept: {workdir}")
 
 

@@ -25,7 +25,7 @@ from resumecheck.errors import ConfigError
 
 # Kill modes this plugin accepts; the harness raises ConfigError for one it cannot run yet.
 # Kept here, torch-free, so options are validated without importing the harness.
-KILL_MODES = ("exception", "sigkill", "sigterm")
+KILL_MODES = ("exception", "sigkill", "sigterm", "midwrite")
 DEFAULT_MODE = "exception"
 DEFAULT_KILLS = 5
 DEFAULT_MAX_KILLS = 2
@@ -51,8 +51,8 @@ KILL_STEPS_HELP = (
 )
 KEEP_ARTIFACTS_HELP = "Keep checkpoints and logs of passing checks too (failing ones are kept)"
 TIMEOUT_HELP = (
-    f"Fail a check that runs longer than this many seconds; 0 disables "
-    f"(default: {DEFAULT_TIMEOUT:g})"
+    f"Fail a check that runs longer than this many seconds (in process modes: a run). "
+    f"0 disables it (default: {DEFAULT_TIMEOUT:g})."
 )
 CONTROL_HELP = "Run the job uninterrupted twice first, to rule out nondeterminism"
 

@@ -53,7 +53,7 @@ def make_job(
             i = step % 5
             loss = torch.nn.functional.mse_loss(model(x[i * 8 : i * 8 + 8]), y[i * 8 : i * 8 + 8])
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             ck = {
                 "model": model.state_dict(),

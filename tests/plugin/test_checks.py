@@ -181,3 +181,30 @@ def test_under_xdist_each_worker_runs_its_checks(rc_pytester: pytest.Pytester) -
     out = result.stdout.str()
     assert "resume diverged: kill plan [1, 2]: killed after step 2" in out
     assert out.count("kill plans: drawn with --resumecheck-seed=1") == 4
+
+
+@pytest.mark.slow
+def test_process_mode_reproduces_with_its_mode(rc_pytester: pytest.Pytester) -> None:
+    rc_pytester.makepyfile(
+        test_jobs="""
+        from sample_jobs import make_job
+
+        def test_correct(resumecheck):
+            resumecheck.check(make_job(), kills=2)
+
+        def test_truncated(resumecheck):
+            resumecheck.check(make_job(truncate_from=4), kills=3, max_kills=1)
+        """
+    )
+    result = rc_pytester.runpytest_subprocess(
+        "--resumecheck", "--resumecheck-mode=sigkill", timeout=SUBPROCESS_TIMEOUT
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E *UNLOADABLE_CHECKPOINT*",
+            "E *killed run: by signal SIGKILL",
+            "reproduce: pytest 'test_jobs.py::test_truncated' --resumecheck "
+            "--resumecheck-kill-steps=* --resumecheck-mode=sigkill",
+        ]
+    )

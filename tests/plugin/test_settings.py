@@ -99,7 +99,7 @@ def test_none_in_a_marker_keeps_the_session_value() -> None:
         (
             {"mode": "kill9"},
             "invalid mode 'kill9' from --resumecheck-mode: expected one of exception, sigkill, "
-            "sigterm; for example --resumecheck-mode=sigkill",
+            "sigterm, midwrite; for example --resumecheck-mode=sigkill",
         ),
         ({"seed": "-1"}, "invalid seed '-1' from --resumecheck-seed"),
         ({"timeout": "soon"}, "invalid timeout 'soon' from --resumecheck-timeout"),
