@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -72,19 +73,15 @@ def check(
     if artifacts_dir is not None:
         Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=artifacts_dir))
-    report = None
+    report: Report | None = None
     try:
         report = _check(job, requested, runner, mode, seed, control, workdir)
     finally:
-        failed = report is None or not report.passed
-        if keep_artifacts or failed:
-            kept = str(workdir)
-        else:
+        # Kept after a failure (or a crash of the check itself) for the user to look into.
+        if report is not None and report.passed and not keep_artifacts:
             shutil.rmtree(workdir, ignore_errors=True)
-            kept = None
-    return Report(
-        **{**report.__dict__, "artifacts": kept, "seconds": time.perf_counter() - started}
-    )
+    kept = None if report.passed and not keep_artifacts else str(workdir)
+    return dataclasses.replace(report, artifacts=kept, seconds=time.perf_counter() - started)
 
 
 class CheckSession:
@@ -142,24 +139,26 @@ class CheckSession:
             close()
 
     def report(self, plans: Sequence[Plan], mode: str, seed: int) -> Report:
-        base = {
-            "job": self.job.label,
-            "mode": mode,
-            "seed": seed,
-            "plans": tuple(plans),
-            "steps": self.steps,
-            "control": self.control,
-        }
-        if self.nondeterministic is not None:
-            return Report(**base, divergences=(self.nondeterministic,))
         divergences: list[Divergence] = []
         warnings: list[str] = []
-        for plan in plans:
-            verdict = self.try_plan(plan)
-            if verdict.divergence is not None:
-                divergences.append(verdict.divergence)
-            warnings += [w for w in verdict.warnings if w not in warnings]
-        return Report(**base, divergences=tuple(divergences), warnings=tuple(warnings))
+        if self.nondeterministic is not None:
+            divergences.append(self.nondeterministic)
+        else:
+            for plan in plans:
+                verdict = self.try_plan(plan)
+                if verdict.divergence is not None:
+                    divergences.append(verdict.divergence)
+                warnings += [w for w in verdict.warnings if w not in warnings]
+        return Report(
+            job=self.job.label,
+            mode=mode,
+            seed=seed,
+            plans=tuple(plans),
+            steps=self.steps,
+            divergences=tuple(divergences),
+            warnings=tuple(warnings),
+            control=self.control,
+        )
 
 
 def _check(

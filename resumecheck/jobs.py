@@ -39,7 +39,7 @@ class LightningJob:
 
     @property
     def label(self) -> str:
-        return self.name or getattr(self.model, "__name__", type(self.model).__name__)
+        return str(self.name or getattr(self.model, "__name__", type(self.model).__name__))
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class TorchJob:
 
     @property
     def label(self) -> str:
-        return self.name or getattr(self.train, "__name__", "train")
+        return str(self.name or getattr(self.train, "__name__", "train"))
 
 
 Job = LightningJob | TorchJob

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Union
 
 from resumecheck.errors import ConfigError
 
-KillSpec = Union[int, Sequence[int | Sequence[int]]]
+KillSpec = int | Sequence[int | Sequence[int]]
 Plan = tuple[int, ...]
 
 

@@ -88,10 +88,10 @@ def stop_server() -> None:
         # Killed, not asked: a server busy importing or forking would not answer.
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        server._stop()
+        server._stop()  # type: ignore[attr-defined]
     tracker = resource_tracker._resource_tracker  # type: ignore[attr-defined]
     if getattr(tracker, "_pid", None) is not None and _STATE["tracker_ours"]:
-        tracker._stop()
+        tracker._stop()  # type: ignore[attr-defined]
     _STATE["tracker_ours"] = False
 
 
@@ -135,7 +135,7 @@ class ProcessRunner:
 
             tracker = resource_tracker._resource_tracker  # type: ignore[attr-defined]
             if not _forkserver_running():
-                _STATE["tracker_ours"] = _STATE["tracker_ours"] or tracker._pid is None
+                _STATE["tracker_ours"] = _STATE["tracker_ours"] or tracker._pid is None  # type: ignore[attr-defined]
                 start_server()
                 self._owns_server = True
 

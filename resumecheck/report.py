@@ -152,6 +152,7 @@ class Report:
         def replay(div: Divergence) -> str:
             return reproduce(self.plans_for(div)) if reproduce else self.reproduce(div)
 
+        lines: list[str]
         if self.passed:
             lines = [
                 f"resume ok: {self.job}, {len(self.plans)} kill plan(s) "
@@ -160,7 +161,7 @@ class Report:
             ]
             lines += [f"  warning: {w}" for w in self.warnings]
             return "\n".join(lines)
-        lines: list[str] = []
+        lines = []
         for div in self.divergences:
             lines.append(div.headline())
             at = f" at step {div.step}" if div.step is not None else ""

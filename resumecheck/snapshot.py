@@ -127,7 +127,7 @@ def add_schedulers(entries: dict[str, Entry], schedulers: Iterable[Any]) -> None
 def add_rng(entries: dict[str, Entry]) -> None:
     """torch CPU, CUDA (when initialised), numpy and Python ``random`` generator states."""
     entries["rng.torch"] = tensor_entry(torch.get_rng_state(), False)
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             entries[f"rng.cuda.{i}"] = tensor_entry(s, False)
     entries["rng.python"] = object_entry(random.getstate())
@@ -141,7 +141,8 @@ def _numpy_rng_state() -> Entry | None:
         import numpy as np
     except ImportError:
         return None
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    state: Any = np.random.get_state()
+    name, keys, pos, has_gauss, gauss = state
     data = keys.tobytes() + pickle.dumps((name, int(pos), int(has_gauss), float(gauss)))
     return Entry(_digest(data), "numpy", (len(keys),))
 
