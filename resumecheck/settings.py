@@ -54,7 +54,6 @@ TIMEOUT_HELP = (
     f"Fail a check that runs longer than this many seconds (in process modes: a run). "
     f"0 disables it (default: {DEFAULT_TIMEOUT:g})."
 )
-CONTROL_HELP = "Run the job uninterrupted twice first, to rule out nondeterminism"
 
 MARKER_LINE = (
     "resumecheck(kills=None, max_kills=None, mode=None, seed=None, kill_steps=None, "

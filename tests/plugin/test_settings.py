@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import pytest
 
 from resumecheck.errors import ConfigError
@@ -145,3 +148,11 @@ def test_header_flags_are_the_reproduction_flags() -> None:
         "--resumecheck-seed=1234 --resumecheck-kills=5 --resumecheck-max-kills=2 "
         "--resumecheck-mode=exception --resumecheck-kill-steps=5+11,7"
     )
+
+
+@pytest.mark.parametrize("module", ["settings", "checker", "pytest_helpers"])
+def test_doctests(module: str) -> None:
+    imported = importlib.import_module(f"resumecheck.{module}")
+    failures, tried = doctest.testmod(imported)
+    assert tried
+    assert not failures
