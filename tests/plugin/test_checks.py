@@ -165,22 +165,23 @@ def test_a_crashing_and_a_hanging_job_are_failed_tests(rc_pytester: pytest.Pytes
 def test_under_xdist_each_worker_runs_its_checks(rc_pytester: pytest.Pytester) -> None:
     rc_pytester.makepyfile(test_jobs=VERDICTS)
     result = rc_pytester.runpytest_subprocess(
-        "-p", "xdist", "-n", "2", "--resumecheck", "--resumecheck-seed=1",
-        timeout=SUBPROCESS_TIMEOUT,
-    )  # fmt: skip
+        "-p", "xdist", "-n", "2", "--resumecheck", timeout=SUBPROCESS_TIMEOUT
+    )
     result.assert_outcomes(passed=1, failed=4)
     result.stdout.fnmatch_lines(
         [
-            "resumecheck: --resumecheck-seed=1 *",
+            "resumecheck: --resumecheck-seed=* --resumecheck-kills=5 *",
             "created: 2/2 workers",
             "*reproduce: pytest 'test_jobs.py::test_truncated' --resumecheck "
             "--resumecheck-kill-steps=4",
         ]
     )
-    # The workers drew with the controller's seed, so the same plans as in one process.
     out = result.stdout.str()
+    seed = re.search(r"^resumecheck: --resumecheck-seed=(\d+) ", out, re.M)
+    assert seed
+    # Every worker drew with the controller's seed, so the header line reproduces them all.
+    assert out.count(f"kill plans: drawn with --resumecheck-seed={seed.group(1)}\n") == 4
     assert "resume diverged: kill plan [1, 2]: killed after step 2" in out
-    assert out.count("kill plans: drawn with --resumecheck-seed=1") == 4
 
 
 @pytest.mark.slow
