@@ -39,6 +39,19 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep checkpoints and logs even when the check passes",
     )
+    parser.add_argument(
+        "--artifacts-dir",
+        default=None,
+        metavar="DIR",
+        help="where to keep checkpoints and logs (default: a new temp dir)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="process modes: kill a run that takes longer (default 300)",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -73,7 +86,7 @@ def load_job(target: str) -> Any:
         raise ConfigError(f"{path}: cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    sys.path.insert(0, str(path.resolve().parent))
+    sys.path.insert(0, str(_import_root(path)))
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
@@ -81,12 +94,28 @@ def load_job(target: str) -> Any:
     obj = getattr(module, name, None)
     if obj is None:
         raise ConfigError(f"{path} has no {name!r}; define a function returning the job")
-    job = obj if isinstance(obj, LightningJob | TorchJob) else obj()
+    job = obj
+    if not isinstance(obj, LightningJob | TorchJob) and callable(obj):
+        try:
+            job = obj()
+        except Exception as exc:
+            raise JobError(
+                f"{target}: building the job raised {type(exc).__name__}: {exc}"
+            ) from exc
     if not isinstance(job, LightningJob | TorchJob):
         raise ConfigError(
             f"{target} returned {type(job).__name__}, not a resumecheck.LightningJob or TorchJob"
         )
     return job
+
+
+def _import_root(path: Path) -> Path:
+    """The first directory above ``path`` that is not a package, so the file's own package
+    imports (``from scenarios import _common``) work, as under pytest."""
+    folder = path.resolve().parent
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -101,6 +130,8 @@ def run_check(args: argparse.Namespace) -> int:
             seed=args.seed,
             control=not args.no_control,
             keep_artifacts=args.keep_artifacts,
+            artifacts_dir=args.artifacts_dir,
+            timeout=args.timeout,
         )
     except (ConfigError, JobError) as exc:
         print(f"resumecheck check: error: {exc}", file=sys.stderr)
