@@ -51,11 +51,16 @@ def make_job():  # type: ignore[no-untyped-def]
 def one(method: str) -> dict[str, float]:
     """Run inside a fresh interpreter: the whole check, imports included."""
     started = time.perf_counter()
+    if method == "forkserver":
+        from resumecheck.forkserver import start_server
+
+        start_server()  # as `resumecheck check` does: its imports overlap with ours
+    import tempfile
+
     from resumecheck.harness import CheckSession
     from resumecheck.process import ProcessRunner
 
     job = make_job()
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         session = CheckSession(job, ProcessRunner("sigkill", start_method=method), Path(tmp))

@@ -119,6 +119,18 @@ def _import_root(path: Path) -> Path:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from resumecheck.forkserver import PROCESS_MODES, start_server, stop_server
+
+    if args.mode not in PROCESS_MODES:
+        return _run_check(args)
+    start_server()  # imports torch and Lightning while this process imports the job
+    try:
+        return _run_check(args)
+    finally:
+        stop_server()
+
+
+def _run_check(args: argparse.Namespace) -> int:
     from resumecheck.harness import check
 
     try:

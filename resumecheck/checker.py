@@ -189,6 +189,10 @@ class Checker:
         try:
             if settings.mode == "exception":
                 return make_runner(settings.mode)
+            from resumecheck.forkserver import PROCESS_MODES, start_server
+
+            if settings.mode in PROCESS_MODES:
+                start_server()  # shared by every check of the session; stopped at unconfigure
             # A child that hangs is killed by the runner, which reports its exit and output.
             return make_runner(settings.mode, timeout=settings.timeout or float("inf"))
         except ConfigError as exc:

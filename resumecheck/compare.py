@@ -334,8 +334,8 @@ def _judge_resumed(
 
     if traj.error is not None and traj.killed_at is None:
         kind = Kind.UNLOADABLE_CHECKPOINT if traj.error.while_loading else Kind.RESUME_CRASH
-        detail = f"{traj.error.type}: {traj.error.message}".splitlines()[0][:300]
-        rows = traj.error.traceback.strip().splitlines()[-6:]
+        detail = f"{traj.error.type}: {_first_sentence(traj.error.message)}"
+        rows = _frames(traj.error.traceback)
         return divergence(kind, len(traj.steps) + c + 1 if traj.steps else None, detail, rows)
     if not traj.steps:
         if c >= n:
@@ -442,6 +442,19 @@ def _judge_resumed(
             "augmentation would diverge"
         )
     return None
+
+
+def _frames(traceback_text: str, count: int = 3) -> list[str]:
+    """The innermost frames of a traceback, one short line each."""
+    frames = [ln.strip() for ln in traceback_text.splitlines() if ln.strip().startswith("File ")]
+    return [f"at {frame[:160]}" for frame in frames[-count:]]
+
+
+def _first_sentence(message: str) -> str:
+    """The first line (and sentence) of an error message, for a one-line detail."""
+    line = message.strip().splitlines()[0] if message.strip() else ""
+    head, dot, _ = line.partition(". ")
+    return (head + dot.strip()) if dot and len(head) > 20 else line[:200]
 
 
 def _prev_opt(ref: Trajectory, c: int) -> int:

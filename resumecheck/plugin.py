@@ -8,6 +8,7 @@ pytest run without ``--resumecheck`` pays nothing for them (Hypothesis learned t
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Process-mode checks share one fork server per pytest process; stop it with the session.
+    if "resumecheck.forkserver" in sys.modules:
+        sys.modules["resumecheck.forkserver"].stop_server()
 
 
 @pytest.hookimpl(optionalhook=True)

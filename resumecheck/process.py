@@ -15,9 +15,7 @@ so lambdas and classes defined inside a test work.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import io
-import multiprocessing
 import os
 import pickle
 import random
@@ -32,20 +30,17 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from resumecheck.forkserver import (
+    context,
+    forkserver_running,
+    start_server,
+    stop_server,
+)
 from resumecheck.jobs import Job
 from resumecheck.recorder import Recorder
 from resumecheck.runner import RunSpec, execute
 from resumecheck.trajectory import RunError, Trajectory
 
-PROCESS_MODES = ("sigkill", "sigterm", "midwrite")
-PRELOAD = [
-    "torch",
-    "lightning.pytorch",
-    "cloudpickle",
-    "fsspec.implementations.local",
-    "resumecheck.process",
-    "resumecheck.adapters.lightning",
-]
 _TRAJECTORY = "trajectory.pkl"
 _OUTPUT = "output.log"
 _TAIL_LINES = 20
@@ -60,49 +55,6 @@ class ChildOptions:
     threads: int
     deterministic: bool
     path: list[str] = field(default_factory=list)
-
-
-def _context(start_method: str = "forkserver") -> Any:
-    ctx = multiprocessing.get_context(start_method)
-    if start_method == "forkserver":
-        ctx.set_forkserver_preload(PRELOAD)
-    return ctx
-
-
-def start_server() -> None:
-    """Start the preloaded fork server now (it imports in the background)."""
-    from multiprocessing import forkserver
-
-    _context()
-    forkserver.ensure_running()
-
-
-def stop_server() -> None:
-    """Stop the fork server and the resource tracker that came with it; the server's
-    children die with it (they asked for SIGKILL on their parent's death)."""
-    from multiprocessing import forkserver, resource_tracker
-
-    server = forkserver._forkserver  # type: ignore[attr-defined]
-    pid = getattr(server, "_forkserver_pid", None)
-    if pid is not None:
-        # Killed, not asked: a server busy importing or forking would not answer.
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        server._stop()  # type: ignore[attr-defined]
-    tracker = resource_tracker._resource_tracker  # type: ignore[attr-defined]
-    if getattr(tracker, "_pid", None) is not None and _STATE["tracker_ours"]:
-        tracker._stop()  # type: ignore[attr-defined]
-    _STATE["tracker_ours"] = False
-
-
-def _forkserver_running() -> bool:
-    from multiprocessing import forkserver
-
-    return getattr(forkserver._forkserver, "_forkserver_pid", None) is not None  # type: ignore[attr-defined]
-
-
-# Whether multiprocessing's resource tracker was started by our server (and so is ours to stop).
-_STATE = {"tracker_ours": False}
 
 
 class ProcessRunner:
@@ -128,16 +80,11 @@ class ProcessRunner:
             deterministic=torch.are_deterministic_algorithms_enabled(),
             path=list(sys.path),
         )
-        self._ctx = _context(start_method)
+        self._ctx = context(start_method)
         self._owns_server = False
-        if start_method == "forkserver":
-            from multiprocessing import resource_tracker
-
-            tracker = resource_tracker._resource_tracker  # type: ignore[attr-defined]
-            if not _forkserver_running():
-                _STATE["tracker_ours"] = _STATE["tracker_ours"] or tracker._pid is None  # type: ignore[attr-defined]
-                start_server()
-                self._owns_server = True
+        if start_method == "forkserver" and not forkserver_running():
+            start_server()
+            self._owns_server = True
 
     def close(self) -> None:
         """Stop the fork server if this runner started it."""
