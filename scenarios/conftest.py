@@ -61,12 +61,19 @@ class ScenarioItem(pytest.Item):
         import resumecheck as rc
 
         tmp = tempfile.mkdtemp(prefix=f"resumecheck-{self.path.stem}-")
-        report = rc.check(module.job(), kills=module.KILLS, mode=mode, seed=0, artifacts_dir=tmp)
-        if report.passed:
-            shutil.rmtree(tmp, ignore_errors=True)  # a failed check keeps its artifacts
-        got = report.divergences[0].kind if report.divergences else None
-        if got != module.EXPECTED:
-            raise ScenarioMismatch(module.EXPECTED, got, str(report))
+        keep = False
+        try:
+            report = rc.check(
+                module.job(), kills=module.KILLS, mode=mode, seed=0, artifacts_dir=tmp
+            )
+            got = report.divergences[0].kind if report.divergences else None
+            # Artifacts are kept only when the scenario's verdict is not the recorded one.
+            keep = got != module.EXPECTED
+            if keep:
+                raise ScenarioMismatch(module.EXPECTED, got, str(report))
+        finally:
+            if not keep:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioMismatch):
