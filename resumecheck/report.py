@@ -41,8 +41,10 @@ HINTS: dict[Kind, str] = {
     "Trainer(resume_from_checkpoint=...) was removed in Lightning 2.0",
     Kind.NOT_RESTORED: "the checkpoint was never applied: pass ckpt_path to fit, or load the "
     "state dicts you saved into the model and optimizer",
-    Kind.PROGRESS: "restore step/epoch counters with the weights: trainer.fit(model, "
-    "ckpt_path=...) rather than Model.load_from_checkpoint + fit",
+    Kind.PROGRESS: "step/epoch counters must come back with the weights: resume with "
+    "trainer.fit(model, ckpt_path=...), not Model.load_from_checkpoint + fit, and save the step "
+    "in plain-loop checkpoints (Lightning 2.6 itself miscounts after a resume from an epoch's "
+    "last batch: scenarios/broken_lightning_second_resume.py)",
     Kind.WEIGHTS: "save and restore every parameter and buffer (model.state_dict())",
     Kind.OPTIMIZER: "save and restore optimizer.state_dict()",
     Kind.SCHEDULER: "return the LR scheduler from configure_optimizers (or save its state_dict)",
