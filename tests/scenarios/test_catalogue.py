@@ -70,6 +70,9 @@ def test_a_wrong_expectation_fails_with_the_report(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    # The mismatching scenario keeps its artifacts: keep them inside this test's directory.
+    (pytester.path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(pytester.path / "tmp"))
     conftest = (SCENARIOS / "conftest.py").read_text()
     pytester.makeconftest(conftest.replace("path.parent == Path(__file__).parent", "True"))
     pytester.makepyfile(
