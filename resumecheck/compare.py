@@ -250,14 +250,12 @@ class Verdict:
 def judge_plan(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segment]) -> Verdict:
     """Classify the first divergence of one kill plan, or pass it (with warnings)."""
     verdict = Verdict(None)
-    n = len(ref.steps)
-    first = segments[0]
-    early = _judge_fresh(ref, plan, first)
+    early = _judge_fresh(ref, plan, segments[0])
     if early is not None:
         verdict.divergence = early
         return verdict
     for prev, seg in itertools.pairwise(segments):
-        div = _judge_resumed(ref, plan, prev, seg, n, verdict, last=seg is segments[-1])
+        div = _ResumeJudge(ref, plan, prev, seg, last=seg is segments[-1]).judge(verdict)
         if div is not None:
             verdict.divergence = div
             return verdict
@@ -299,149 +297,146 @@ def _no_checkpoint(plan: tuple[int, ...], seg: Segment) -> Divergence:
     return Divergence(Kind.NO_CHECKPOINT, k, None, None, detail, tuple(evidence), plan=plan)
 
 
-def _judge_resumed(
-    ref: Trajectory,
-    plan: tuple[int, ...],
-    prev: Segment,
-    seg: Segment,
-    n: int,
-    verdict: Verdict,
-    last: bool,
-) -> Divergence | None:
-    traj, c = seg.trajectory, seg.checkpoint_step
-    name = seg.resume_from.name if seg.resume_from else None
+class _ResumeJudge:
+    """Judges one resumed run: crash, restored state, then step by step, then the end."""
 
-    def divergence(
+    def __init__(
+        self, ref: Trajectory, plan: tuple[int, ...], prev: Segment, seg: Segment, last: bool
+    ) -> None:
+        self.ref, self.plan, self.prev, self.seg, self.last = ref, plan, prev, seg, last
+        self.traj, self.c, self.n = seg.trajectory, seg.checkpoint_step, len(ref.steps)
+        self.rng: list[Mismatch] = []  # restored RNG differences: a cause once outputs differ
+
+    def judge(self, verdict: Verdict) -> Divergence | None:
+        found = self._crash() or self._restored() or self._walk() or self._end()
+        if found is None and self.rng:
+            keys = ", ".join(m.key for m in self.rng)
+            verdict.warnings.append(
+                f"after resuming from step {self.c} the RNG state differs from the uninterrupted "
+                f"run ({keys}); nothing observable changed in this job, but dropout, shuffling "
+                "or augmentation would diverge"
+            )
+        return found
+
+    def _divergence(
+        self,
         kind: Kind,
         step: int | None,
         detail: str,
         rows: Sequence[str] = (),
         others: Sequence[Kind] = (),
     ) -> Divergence:
-        if prev.trajectory.exit_info:
-            rows = [*rows, f"killed run: {prev.trajectory.exit_info}"]
+        if self.prev.trajectory.exit_info:
+            rows = [*rows, f"killed run: {self.prev.trajectory.exit_info}"]
+        name = self.seg.resume_from.name if self.seg.resume_from else None
+        kinds = tuple(k for k in others if k is not kind)
         return Divergence(
-            kind,
-            prev.kill_at,
-            c,
-            step,
-            detail,
-            tuple(rows),
-            tuple(k for k in others if k is not kind),
-            plan,
-            name,
+            kind, self.prev.kill_at, self.c, step, detail, tuple(rows), kinds, self.plan, name
         )
 
-    if traj.error is not None and traj.killed_at is None:
-        kind = Kind.UNLOADABLE_CHECKPOINT if traj.error.while_loading else Kind.RESUME_CRASH
-        detail = f"{traj.error.type}: {_first_sentence(traj.error.message)}"
-        rows = _frames(traj.error.traceback)
-        return divergence(kind, len(traj.steps) + c + 1 if traj.steps else None, detail, rows)
-    if not traj.steps:
-        if c >= n:
+    def _crash(self) -> Divergence | None:
+        error, steps = self.traj.error, self.traj.steps
+        if error is None or self.traj.killed_at is not None:
             return None
-        return divergence(
-            Kind.PROGRESS,
-            c + 1,
-            "the resumed run made no optimizer step",
-            [f"total optimizer steps {c}, reference {n}"],
-        )
-    # The state right after restore, against the reference at the same point of the loop.
-    restored = traj.restored
-    ref_at = ref.steps[c].start if c < n else ref.final
-    initial = ref.steps[0].start
-    if (
-        c > 0
-        and _weights(restored)
-        and _weights(restored) == _weights(initial)
-        and (_weights(ref_at) != _weights(initial))
-    ):
+        kind = Kind.UNLOADABLE_CHECKPOINT if error.while_loading else Kind.RESUME_CRASH
+        detail = f"{error.type}: {_first_sentence(error.message)}"
+        step = len(steps) + self.c + 1 if steps else None
+        return self._divergence(kind, step, detail, _frames(error.traceback))
+
+    def _restored(self) -> Divergence | None:
+        """The state right after restore, against the reference at the same point of the loop."""
+        c, n, ref, traj = self.c, self.n, self.ref, self.traj
+        if not traj.steps:
+            if c >= n:
+                return None
+            rows = [f"total optimizer steps {c}, reference {n}"]
+            return self._divergence(
+                Kind.PROGRESS, c + 1, "the resumed run made no optimizer step", rows
+            )
+        restored = traj.restored
+        ref_at = ref.steps[c].start if c < n else ref.final
+        initial = _weights(ref.steps[0].start)
+        if c > 0 and initial and _weights(restored) == initial != _weights(ref_at):
+            return self._not_restored(len(initial))
+        counters = []
+        if c < n:
+            counters = _counter_rows(ref.steps[c], traj.steps[0], _prev_opt(ref, c), 0)
+        state = diff_entries(ref_at.entries, restored.entries) if ref_at and restored else []
+        blocking = _observable(state)
+        self.rng = [m for m in state if m.kind is Kind.RNG]
+        if not (counters or blocking):
+            return None
+        kinds = _ordered(([Kind.PROGRESS] if counters else []) + [m.kind for m in state])
+        rows = counters + [m.row for m in blocking + self.rng]
+        detail = _restore_detail(kinds[0], counters, blocking)
+        return self._divergence(kinds[0], c + 1, detail, rows, kinds)
+
+    def _not_restored(self, tensors: int) -> Divergence:
         detail = (
-            f"the resumed run starts from the initial weights, not from the checkpoint of step {c}"
+            "the resumed run starts from the initial weights, not from the checkpoint of step "
+            f"{self.c}"
         )
-        rows = [f"{len(_weights(restored))} weight tensors equal their initial values"]
-        if (
-            traj.claimed_checkpoint_step is None
-            and seg.resume_from
-            and seg.resume_from.suffix == ".ckpt"
-        ):
+        rows = [f"{tensors} weight tensors equal their initial values"]
+        path = self.seg.resume_from
+        if self.traj.claimed_checkpoint_step is None and path and path.suffix == ".ckpt":
             rows.append(
                 "the harness's own callback state in the checkpoint was never loaded either"
             )
-        return divergence(Kind.NOT_RESTORED, c + 1, detail, rows)
-    first = traj.steps[0]
-    ref_first = ref.steps[c] if c < n else None
-    counters = _counter_rows(ref_first, first, _prev_opt(ref, c), 0) if ref_first else []
-    state = diff_entries(ref_at.entries, restored.entries) if ref_at and restored else []
-    blocking = [m for m in state if m.kind is not Kind.RNG]
-    rng = [m for m in state if m.kind is Kind.RNG]
-    if counters or blocking:
-        kinds = _ordered(([Kind.PROGRESS] if counters else []) + [m.kind for m in state])
-        primary = kinds[0]
-        rows = counters + [m.row for m in blocking] + [m.row for m in rng]
-        return divergence(primary, c + 1, _restore_detail(primary, counters, blocking), rows, kinds)
-    # Walk the resumed steps against the reference.
-    prev_opt = (_prev_opt(ref, c), 0)
-    for j, rec in enumerate(traj.steps):
-        g = c + j + 1
-        if g > n:
-            return divergence(
-                Kind.PROGRESS,
-                g,
-                f"the resumed run went on past step {n}",
-                [f"total optimizer steps {c + len(traj.steps)}, reference {n}"],
-            )
-        diff = diff_step(ref.steps[g - 1], rec, g, prev_opt)
-        if diff:
-            kinds = diff.kinds()
-            rows = diff.rows() + [m.row for m in rng]
-            # Inputs before outputs: counters, then the batch fed, then what the step made.
-            if diff.counters:
-                primary = Kind.PROGRESS
-            elif diff.batch:
-                primary = Kind.DATA_ORDER
-            elif rng and (diff.state or diff.loss):
-                primary = Kind.RNG  # same inputs, different outputs: the random draws
-            else:
-                primary = kinds[0]
-            return divergence(
-                primary,
-                g,
-                _step_detail(primary, diff, rng),
-                rows,
-                kinds + ([Kind.RNG] if rng else []),
-            )
-        prev_opt = (ref.steps[g - 1].optimizer_steps, rec.optimizer_steps)
-    total = c + len(traj.steps)
-    if last and total < n:
-        return divergence(
-            Kind.PROGRESS,
-            total + 1,
-            f"the resumed run stopped after step {total}",
-            [f"total optimizer steps {total}, reference {n}"],
-        )
-    if last and ref.final is not None and traj.final is not None:
+        return self._divergence(Kind.NOT_RESTORED, self.c + 1, detail, rows)
+
+    def _walk(self) -> Divergence | None:
+        """Each resumed step against the reference step with the same global number."""
+        c, n, ref = self.c, self.n, self.ref
+        prev_opt = (_prev_opt(ref, c), 0)
+        for j, rec in enumerate(self.traj.steps):
+            g = c + j + 1
+            if g > n:
+                total = f"total optimizer steps {c + len(self.traj.steps)}, reference {n}"
+                detail = f"the resumed run went on past step {n}"
+                return self._divergence(Kind.PROGRESS, g, detail, [total])
+            diff = diff_step(ref.steps[g - 1], rec, g, prev_opt)
+            if diff:
+                return self._step_divergence(diff)
+            prev_opt = (ref.steps[g - 1].optimizer_steps, rec.optimizer_steps)
+        return None
+
+    def _step_divergence(self, diff: StepDiff) -> Divergence:
+        kinds = diff.kinds()
+        # Inputs before outputs: counters, then the batch fed, then what the step made.
+        if diff.counters:
+            primary = Kind.PROGRESS
+        elif diff.batch:
+            primary = Kind.DATA_ORDER
+        elif self.rng and (diff.state or diff.loss):
+            primary = Kind.RNG  # same inputs, different outputs: the random draws
+        else:
+            primary = kinds[0]
+        rows = diff.rows() + [m.row for m in self.rng]
+        others = kinds + ([Kind.RNG] if self.rng else [])
+        detail = _step_detail(primary, diff, self.rng)
+        return self._divergence(primary, diff.step, detail, rows, others)
+
+    def _end(self) -> Divergence | None:
+        """Total step count and final state, for the run that trains to the end."""
+        if not self.last:
+            return None
+        ref, traj, n = self.ref, self.traj, self.n
+        total = self.c + len(traj.steps)
+        if total < n:
+            detail = f"the resumed run stopped after step {total}"
+            rows = [f"total optimizer steps {total}, reference {n}"]
+            return self._divergence(Kind.PROGRESS, total + 1, detail, rows)
+        if ref.final is None or traj.final is None:
+            return None
         final = _observable(diff_entries(ref.final.entries, traj.final.entries))
         metrics = diff_metrics(ref.final_metrics, traj.final_metrics)
-        if final or metrics:
-            # Every step matched, so no random draw changed anything: not an RNG cause.
-            primary = Kind.WEIGHTS if final else Kind.METRICS
-            rows = [m.row for m in final + metrics]
-            return divergence(
-                primary,
-                n,
-                "the final state differs after training ends",
-                rows,
-                [m.kind for m in final + metrics],
-            )
-    if rng:
-        keys = ", ".join(m.key for m in rng)
-        verdict.warnings.append(
-            f"after resuming from step {c} the RNG state differs from the uninterrupted run "
-            f"({keys}); nothing observable changed in this job, but dropout, shuffling or "
-            "augmentation would diverge"
-        )
-    return None
+        if not (final or metrics):
+            return None
+        # Every step matched, so no random draw changed anything: not an RNG cause.
+        primary = Kind.WEIGHTS if final else Kind.METRICS
+        rows = [m.row for m in final + metrics]
+        detail = "the final state differs after training ends"
+        return self._divergence(primary, n, detail, rows, [m.kind for m in final + metrics])
 
 
 def _frames(traceback_text: str, count: int = 3) -> list[str]:

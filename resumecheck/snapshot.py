@@ -47,9 +47,6 @@ class Snapshot:
     # Plain loops: the parameters behind positional ``param.@g.i`` keys, until named.
     positions: list[Any] | None = field(default=None, repr=False)
 
-    def category(self, name: str) -> dict[str, Entry]:
-        return {k: e for k, e in self.entries.items() if category_of(k) == name}
-
 
 def category_of(key: str) -> str:
     return CATEGORY_BY_PREFIX.get(key.split(".", 1)[0], "other")

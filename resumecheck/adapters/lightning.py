@@ -163,7 +163,8 @@ def claimed_step(path: Path) -> int | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ckpt = torch.load(path, map_location="cpu", weights_only=False)
+            # mmap: only the few bytes of the callback state are read, not the weights.
+            ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
         value = ckpt.get("callbacks", {}).get(STATE_KEY, {}).get("completed_steps")
     except Exception:
         return None
