@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.database import InMemoryExampleDatabase
 
-from resumecheck.hypothesis_plans import kill_plans, search
+from resumecheck.hypothesis_plans import fewest_kills, kill_plans, search
 
 Plan = tuple[int, ...]
 
@@ -37,6 +37,26 @@ def test_a_failure_shrinks_to_the_fewest_kills() -> None:
         lambda p: len(p) >= 2, 12, max_kills=3, examples=30, seed_value=3, key=b"b", database=None
     )
     assert found.failing == (1, 2)
+
+
+@pytest.mark.parametrize("seed_value", range(8))
+def test_one_bad_step_shrinks_to_a_single_kill_whatever_the_seed(seed_value: int) -> None:
+    # Any plan killing at step 4 diverges: the answer is always the plan (4,) alone.
+    found = search(
+        lambda p: 4 in p,
+        12,
+        max_kills=3,
+        examples=40,
+        seed_value=seed_value,
+        key=b"d",
+        database=None,
+    )
+    assert found.failing == (4,)
+
+
+def test_fewest_kills_drops_every_kill_it_can() -> None:
+    assert fewest_kills((1, 4, 7), lambda p: 4 in p) == (4,)
+    assert fewest_kills((2, 5), lambda p: len(p) == 2) == (2, 5)
 
 
 def test_a_passing_search_reports_every_plan_it_tried() -> None:
