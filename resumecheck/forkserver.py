@@ -8,6 +8,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import time
 from typing import Any
 
 PRELOAD = [
@@ -56,8 +57,26 @@ def stop_server() -> None:
         server._stop()  # type: ignore[attr-defined]
     tracker = resource_tracker._resource_tracker  # type: ignore[attr-defined]
     if getattr(tracker, "_pid", None) is not None and STATE["tracker_ours"]:
-        tracker._stop()  # type: ignore[attr-defined]
+        _stop_tracker(tracker)
     STATE["tracker_ours"] = False
+
+
+def _stop_tracker(tracker: Any, patience: float = 5.0) -> None:
+    """Ask the resource tracker to exit (close its pipe); kill it if a straggler that still
+    holds the pipe keeps it waiting. ``ResourceTracker._stop`` would wait forever."""
+    with tracker._lock:
+        if tracker._fd is None:
+            return
+        os.close(tracker._fd)
+        tracker._fd = None
+        deadline = time.monotonic() + patience
+        while os.waitpid(tracker._pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(tracker._pid, signal.SIGKILL)
+                os.waitpid(tracker._pid, 0)
+                break
+            time.sleep(0.02)
+        tracker._pid = None
 
 
 def forkserver_running() -> bool:

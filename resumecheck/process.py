@@ -15,7 +15,9 @@ so lambdas and classes defined inside a test work.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
+import multiprocessing
 import os
 import pickle
 import random
@@ -55,6 +57,7 @@ class ChildOptions:
     threads: int
     deterministic: bool
     path: list[str] = field(default_factory=list)
+    start_method: str | None = None  # the parent's multiprocessing default, for the job's own
 
 
 class ProcessRunner:
@@ -79,6 +82,7 @@ class ProcessRunner:
             threads=torch.get_num_threads(),
             deterministic=torch.are_deterministic_algorithms_enabled(),
             path=list(sys.path),
+            start_method=multiprocessing.get_start_method(allow_none=True),
         )
         self._ctx = context(start_method)
         self._owns_server = False
@@ -113,6 +117,8 @@ class ProcessRunner:
             raise
         finally:
             receiver.close()
+            if child.pid is not None:
+                _kill_group(child.pid)
         return _collect(spec, child.exitcode, exit_info, events)
 
     def _supervise(self, child: Any, receiver: Connection) -> tuple[str, list[str]]:
@@ -175,6 +181,12 @@ def _without_main_module() -> Iterator[None]:
         yield
     finally:
         spawn.get_preparation_data = real  # type: ignore[assignment]
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL whatever the run left in its process group (e.g. DataLoader workers)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _drain(receiver: Connection) -> list[str]:
@@ -267,8 +279,14 @@ def _child_main(options_payload: bytes, job_payload: bytes, events: Connection) 
     import torch
 
     _die_with_parent()
+    # Its own process group: the parent kills the group, so the job's DataLoader workers and
+    # other helpers cannot outlive the run (nor get the terminal's Ctrl-C directly).
+    os.setpgid(0, 0)
     options: ChildOptions = pickle.loads(options_payload)
     sys.path[:] = options.path  # the parent's path now, not when the server started
+    # A forkserver child defaults to "forkserver" for its own children; the job's DataLoader
+    # workers must start the way they would in the parent (fork, on Linux).
+    multiprocessing.set_start_method(options.start_method, force=True)
     job, spec = cloudpickle.loads(job_payload)
     os.environ.clear()
     os.environ.update(options.env)

@@ -259,3 +259,21 @@ def test_no_process_or_temp_dir_left_behind(how: str, tmp_path: Path) -> None:
         assert list(artifacts.iterdir()) == []
     leftovers = [p for p in tmp_path.iterdir() if p.name != "artifacts"]
     assert leftovers == []
+
+
+def test_dataloader_workers_of_killed_runs_do_not_outlive_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers start as in the parent (fork, not the server's "forkserver"); a SIGKILLed run's
+    workers die with its process group; the check then stops cleanly."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    marker = f"RESUMECHECK_TEST_{uuid.uuid4().hex}"
+    monkeypatch.setenv(marker, "1")
+    data = lambda: DataLoader(TensorDataset(*jobs.tensors()), batch_size=8, num_workers=2)  # noqa: E731
+    started = time.monotonic()
+    report = check(rc.LightningJob(jobs.Net, data, {"max_epochs": 2}), [8], tmp_path, "sigkill")
+    assert report.passed, str(report)
+    assert time.monotonic() - started < 120
+    # /proc/<pid>/environ shows a process's initial environment: ours lacks the marker.
+    assert _processes_with(marker) == []
