@@ -20,7 +20,7 @@ from torch.optim.optimizer import (
     register_optimizer_step_pre_hook,
 )
 
-from resumecheck.snapshot import Entry, Snapshot
+from resumecheck.snapshot import Entry, Snapshot, object_entry, tensor_entry
 from resumecheck.trajectory import CheckpointFile, StepRecord, Trajectory
 
 # Names a checkpoint writer uses for files that are not finished yet.
@@ -172,8 +172,6 @@ class Recorder:
 
 def batch_digest(batch: Any) -> str:
     """An exact hash of a batch: every tensor's bytes, plus the structure holding them."""
-    from resumecheck.snapshot import object_entry, tensor_entry
-
     h = hashlib.blake2b(digest_size=16)
 
     def visit(obj: Any) -> None:
