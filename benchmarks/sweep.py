@@ -52,13 +52,13 @@ def one(method: str) -> dict[str, float]:
     """Run inside a fresh interpreter: the whole check, imports included."""
     started = time.perf_counter()
     if method == "forkserver":
-        from resumecheck.forkserver import start_server
+        from resumecheck.engine.forkserver import start_server
 
         start_server()  # as `resumecheck check` does: its imports overlap with ours
     import tempfile
 
-    from resumecheck.harness import CheckSession
-    from resumecheck.process import ProcessRunner
+    from resumecheck.engine.harness import CheckSession
+    from resumecheck.engine.process import ProcessRunner
 
     job = make_job()
 
@@ -76,8 +76,8 @@ def overhead() -> dict[str, float]:
     import tempfile
 
     import resumecheck as rc
-    from resumecheck.harness import CheckSession
-    from resumecheck.process import ProcessRunner
+    from resumecheck.engine.harness import CheckSession
+    from resumecheck.engine.process import ProcessRunner
 
     job = make_job()
     # In-process: what the steps themselves (and Trainer setup, checkpoints) cost.

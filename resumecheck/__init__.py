@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from resumecheck.engine.report import Divergence, Kind, Report
 from resumecheck.errors import ConfigError, JobError, ResumecheckError, ResumeDivergence
 from resumecheck.jobs import LightningJob, TorchJob
-from resumecheck.report import Divergence, Kind, Report
 
 if TYPE_CHECKING:
-    from resumecheck.harness import assert_resumes, check
-    from resumecheck.run import Run
+    from resumecheck.adapters.torch_loop import Run
+    from resumecheck.engine.harness import assert_resumes, check
 
 __version__ = "0.1.0"
 
@@ -35,9 +35,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "check": "resumecheck.harness",
-    "assert_resumes": "resumecheck.harness",
-    "Run": "resumecheck.run",
+    "check": "resumecheck.engine.harness",
+    "assert_resumes": "resumecheck.engine.harness",
+    "Run": "resumecheck.adapters.torch_loop",
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from resumecheck.report import Report
+    from resumecheck.engine.report import Report
 
 
 class ResumecheckError(Exception):

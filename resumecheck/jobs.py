@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from resumecheck.run import Run
+    from resumecheck.adapters.torch_loop import Run
 
 TrainerArgs = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 ResumeFn = Callable[[Any, Any, Any, str], None]

@@ -54,7 +54,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         module = _load(self.path)
         mode = getattr(module, "MODE", "exception")
-        from resumecheck.harness import MODES
+        from resumecheck.engine.harness import MODES
 
         if mode not in MODES:
             pytest.skip(f"kill mode {mode!r} is not available in this resumecheck ({MODES})")

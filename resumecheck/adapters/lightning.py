@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from resumecheck import snapshot as snap
+from resumecheck.engine import snapshot as snap
 
 if TYPE_CHECKING:
+    from resumecheck.engine.recorder import Recorder
+    from resumecheck.engine.runner import RunSpec
     from resumecheck.jobs import LightningJob
-    from resumecheck.recorder import Recorder
-    from resumecheck.runner import RunSpec
 
 STATE_KEY = "ResumecheckRecorder"
 _CALLBACK_CLASSES: dict[str, type] = {}

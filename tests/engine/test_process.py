@@ -219,8 +219,8 @@ try:
     rc.check(dying_job({how!r}, 2), kills=[4], mode="sigkill", artifacts_dir={tmp!r}, timeout=60)
 except rc.JobError:
     pass
-import resumecheck.forkserver
-assert resumecheck.forkserver.forkserver_running() is False
+import resumecheck.engine.forkserver
+assert resumecheck.engine.forkserver.forkserver_running() is False
 print("finished", flush=True)
 """
 

@@ -11,7 +11,7 @@ import pytest
 
 import resumecheck as rc
 from resumecheck.cli import main
-from resumecheck.plan import normalize_plans
+from resumecheck.engine.plan import normalize_plans
 from tests.engine import jobs
 
 JOBS_FILE = """

@@ -312,7 +312,7 @@ def test_rules_explain(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_module_is_cheap_to_import() -> None:
     code = (
         "import sys, argparse\n"
-        "from resumecheck.lint.cli import add_lint_arguments\n"
+        "from resumecheck.cli.lint import add_lint_arguments\n"
         "add_lint_arguments(argparse.ArgumentParser())\n"
         "assert 'libcst' not in sys.modules, 'libcst imported'\n"
     )

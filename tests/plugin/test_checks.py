@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from resumecheck.checker import CRASH_HEADLINE, TIMEOUT_ADVICE
-from resumecheck.plugin import SKIP_REASON
-from resumecheck.report import Kind
+from resumecheck.engine.report import Kind
+from resumecheck.pytest_plugin.checker import CRASH_HEADLINE, TIMEOUT_ADVICE
+from resumecheck.pytest_plugin.plugin import SKIP_REASON
 
 SUBPROCESS_TIMEOUT = 120
 
@@ -51,7 +51,7 @@ def test_off_skips_and_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
             raise AssertionError("must not run")
 
         def test_zz_nothing_heavy_was_imported():
-            assert "resumecheck.plugin" in sys.modules
+            assert "resumecheck.pytest_plugin.plugin" in sys.modules
             heavy = {"torch", "lightning", "pytorch_lightning", "hypothesis", "libcst"}
             assert not heavy & set(sys.modules)
         """
@@ -158,7 +158,7 @@ def test_a_crashing_and_a_hanging_job_are_failed_tests(rc_pytester: pytest.Pytes
             "E *time.sleep(1000)",
         ]
     )
-    assert "/resumecheck/harness.py" not in result.stdout.str()  # no harness frames
+    assert "/resumecheck/engine/harness.py" not in result.stdout.str()  # no harness frames
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.database import InMemoryExampleDatabase
 
-from resumecheck.hypothesis_plans import fewest_kills, kill_plans, search
+from resumecheck.pytest_plugin.hypothesis_plans import fewest_kills, kill_plans, search
 
 Plan = tuple[int, ...]
 

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from resumecheck.plugin import SKIP_REASON
-from resumecheck.settings import ENABLE_HELP, MARKER_LINE
+from resumecheck.pytest_plugin.plugin import SKIP_REASON
+from resumecheck.pytest_plugin.settings import ENABLE_HELP, MARKER_LINE
 
 PASSING = "def test_plain():\n    pass\n"
 

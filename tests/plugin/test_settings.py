@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 from resumecheck.errors import ConfigError
-from resumecheck.settings import (
+from resumecheck.pytest_plugin.settings import (
     CALL_SOURCE,
     CLI_SOURCE,
     DEFAULT_KILLS,
@@ -150,9 +150,9 @@ def test_header_flags_are_the_reproduction_flags() -> None:
     )
 
 
-@pytest.mark.parametrize("module", ["settings", "checker", "pytest_helpers"])
+@pytest.mark.parametrize("module", ["settings", "checker", "helpers"])
 def test_doctests(module: str) -> None:
-    imported = importlib.import_module(f"resumecheck.{module}")
+    imported = importlib.import_module(f"resumecheck.pytest_plugin.{module}")
     failures, tried = doctest.testmod(imported)
     assert tried
     assert not failures

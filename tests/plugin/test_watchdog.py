@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from resumecheck.watchdog import CheckTimedOut, Watchdog
+from resumecheck.pytest_plugin.watchdog import CheckTimedOut, Watchdog
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs SIGALRM (POSIX)")
 
@@ -22,7 +22,9 @@ def test_interrupts_a_sleep_and_restores_the_handler() -> None:
     assert time.monotonic() - started < 5
     assert dog.fired
     assert "time.sleep(30)" in dog.stack
-    assert "resumecheck/watchdog.py" not in dog.stack  # only the frames outside resumecheck
+    assert (
+        "resumecheck/pytest_plugin/watchdog.py" not in dog.stack
+    )  # only the frames outside resumecheck
     assert signal.getsignal(signal.SIGALRM) is before
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 

@@ -3,7 +3,7 @@
 Importing this module costs no torch: the classes you pass are only instantiated when a
 check runs. Example (a complete test file is in the README's pytest section)::
 
-    from resumecheck.pytest_helpers import lightning_job
+    from resumecheck.pytest_plugin.helpers import lightning_job
 
     def test_resumes(resumecheck):
         resumecheck.check(lightning_job(MyModule, MyDataModule, model_kwargs={"lr": 0.01}))

@@ -16,7 +16,7 @@ PRELOAD = [
     "lightning.pytorch",
     "cloudpickle",
     "fsspec.implementations.local",
-    "resumecheck.process",
+    "resumecheck.engine.process",
     "resumecheck.adapters.lightning",
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resumecheck.snapshot import Entry, Snapshot
+from resumecheck.engine.snapshot import Entry, Snapshot
 
 
 @dataclass(slots=True)

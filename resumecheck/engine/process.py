@@ -32,16 +32,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from resumecheck.forkserver import (
+from resumecheck.engine.forkserver import (
     context,
     forkserver_running,
     start_server,
     stop_server,
 )
+from resumecheck.engine.recorder import Recorder
+from resumecheck.engine.runner import RunSpec, execute
+from resumecheck.engine.trajectory import RunError, Trajectory
 from resumecheck.jobs import Job
-from resumecheck.recorder import Recorder
-from resumecheck.runner import RunSpec, execute
-from resumecheck.trajectory import RunError, Trajectory
 
 _TRAJECTORY = "trajectory.pkl"
 _OUTPUT = "output.log"

@@ -21,7 +21,8 @@ from types import FrameType, TracebackType
 from typing import Any
 
 STACK_FRAMES = 8
-_OWN = str(Path(__file__).resolve().parent) + os.sep  # resumecheck's own frames say nothing useful
+# resumecheck's own frames (the whole package) say nothing useful.
+_OWN = str(Path(__file__).resolve().parents[1]) + os.sep
 
 
 class CheckTimedOut(BaseException):

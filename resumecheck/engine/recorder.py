@@ -1,7 +1,7 @@
 """Records a run's trajectory and kills it right after the planned optimizer step.
 
-Framework-neutral: the Lightning callback and :class:`~resumecheck.run.Run` feed it. Steps
-are counted from real ``optimizer.step()`` calls (global torch hooks), never from
+Framework-neutral: the Lightning callback and :class:`~resumecheck.adapters.torch_loop.Run`
+feed it. Steps are counted from real ``optimizer.step()`` calls (global torch hooks), never from
 ``trainer.global_step``, which manual optimization outside ``training_step`` leaves at 0.
 """
 
@@ -20,8 +20,8 @@ from torch.optim.optimizer import (
     register_optimizer_step_pre_hook,
 )
 
-from resumecheck.snapshot import Entry, Snapshot, object_entry, tensor_entry
-from resumecheck.trajectory import CheckpointFile, StepRecord, Trajectory
+from resumecheck.engine.snapshot import Entry, Snapshot, object_entry, tensor_entry
+from resumecheck.engine.trajectory import CheckpointFile, StepRecord, Trajectory
 
 # Names a checkpoint writer uses for files that are not finished yet.
 _PARTIAL_SUFFIXES = (".tmp", ".temp", ".part", ".partial", "~", ".lock")

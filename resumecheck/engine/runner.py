@@ -1,7 +1,7 @@
 """Executes one run of a job (fresh, killed, or resumed) and returns its trajectory.
 
 A runner is chosen by kill mode. ``exception`` runs in this process and interrupts the job
-with :class:`~resumecheck.recorder.SimulatedCrash`; process modes run the same
+with :class:`~resumecheck.engine.recorder.SimulatedCrash`; process modes run the same
 :func:`execute` in a child.
 """
 
@@ -20,9 +20,9 @@ from typing import Protocol
 
 import torch
 
+from resumecheck.engine.recorder import Recorder, SimulatedCrash
+from resumecheck.engine.trajectory import RunError, Trajectory
 from resumecheck.jobs import Job, LightningJob
-from resumecheck.recorder import Recorder, SimulatedCrash
-from resumecheck.trajectory import RunError, Trajectory
 
 _QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
 # Frames that mean "the checkpoint file itself could not be read".

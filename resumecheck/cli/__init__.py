@@ -33,13 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     check = sub.add_parser("check", help="kill a training job at random steps, resume, compare")
-    from resumecheck.check_cli import add_check_arguments
+    from resumecheck.cli.check import add_check_arguments
 
     add_check_arguments(check)
 
     lint = sub.add_parser("lint", help="flag code patterns that break resuming from checkpoints")
     rules = sub.add_parser("rules", help="list the lint rules, or explain one")
-    from resumecheck.lint.cli import add_lint_arguments, add_rules_arguments
+    from resumecheck.cli.lint import add_lint_arguments, add_rules_arguments
 
     add_lint_arguments(lint)
     add_rules_arguments(rules)
@@ -50,9 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``resumecheck`` command line and return its exit code."""
     args = build_parser().parse_args(argv)
     if args.command == "check":
-        from resumecheck.check_cli import run_check
+        from resumecheck.cli.check import run_check
 
         return run_check(args)
-    from resumecheck.lint.cli import run_lint, run_rules
+    from resumecheck.cli.lint import run_lint, run_rules
 
     return run_lint(args) if args.command == "lint" else run_rules(args)

@@ -23,20 +23,20 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from resumecheck.errors import ConfigError, JobError, ResumeDivergence
-from resumecheck.settings import (
+from resumecheck.pytest_plugin.settings import (
     CALL_SOURCE,
     DEFAULT_MODE,
     Settings,
     format_kill_steps,
     merge,
 )
-from resumecheck.watchdog import CheckTimedOut, Watchdog
+from resumecheck.pytest_plugin.watchdog import CheckTimedOut, Watchdog
 
 if TYPE_CHECKING:
-    from resumecheck.harness import CheckSession
+    from resumecheck.engine.harness import CheckSession
+    from resumecheck.engine.report import Report
+    from resumecheck.engine.runner import Runner
     from resumecheck.jobs import Job
-    from resumecheck.report import Report
-    from resumecheck.runner import Runner
 
 Plan = tuple[int, ...]
 
@@ -50,11 +50,11 @@ TIMEOUT_ADVICE = (
 NOT_A_JOB = (
     "resumecheck.check(job): expected a resumecheck.LightningJob or resumecheck.TorchJob, "
     "got {got}; build one with resumecheck.LightningJob(model=MyModule, data=MyDataModule) "
-    "or resumecheck.pytest_helpers.lightning_job(...)"
+    "or resumecheck.pytest_plugin.helpers.lightning_job(...)"
 )
 OUTPUT_TAIL_LINES = 20
 _FRAME = re.compile(r'^(\s*)File "([^"]+)", line \d+')
-_OWN = str(Path(__file__).resolve().parent) + os.sep
+_OWN = str(Path(__file__).resolve().parents[1]) + os.sep
 
 
 def reproduce_command(nodeid: str, plans: Sequence[Plan], mode: str) -> str:
@@ -160,8 +160,8 @@ class Checker:
         __tracebackhide__ = True
         # Import before the watchdog is armed: the first check pays for torch and Hypothesis,
         # and an import cut short by the alarm would leave half-initialised modules behind.
-        import resumecheck.hypothesis_plans  # noqa: F401
-        from resumecheck.harness import CheckSession
+        import resumecheck.pytest_plugin.hypothesis_plans  # noqa: F401
+        from resumecheck.engine.harness import CheckSession
         from resumecheck.jobs import LightningJob, TorchJob
 
         if not isinstance(job, LightningJob | TorchJob):
@@ -184,12 +184,12 @@ class Checker:
         return dataclasses.replace(report, seconds=time.perf_counter() - started)
 
     def _runner(self, settings: Settings) -> Runner:
-        from resumecheck.harness import make_runner
+        from resumecheck.engine.harness import make_runner
 
         try:
             if settings.mode == "exception":
                 return make_runner(settings.mode)
-            from resumecheck.forkserver import PROCESS_MODES, start_server
+            from resumecheck.engine.forkserver import PROCESS_MODES, start_server
 
             if settings.mode in PROCESS_MODES:
                 start_server()  # shared by every check of the session; stopped at unconfigure
@@ -215,7 +215,7 @@ class Checker:
             for plan in settings.kill_steps:
                 diverges(plan)
             return list(settings.kill_steps)
-        from resumecheck.hypothesis_plans import search
+        from resumecheck.pytest_plugin.hypothesis_plans import search
 
         key = f"{self.nodeid}|{self.calls}|{session.job.label}|{settings.max_kills}".encode()
         found = search(

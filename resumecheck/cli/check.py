@@ -119,7 +119,7 @@ def _import_root(path: Path) -> Path:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from resumecheck.forkserver import PROCESS_MODES, start_server, stop_server
+    from resumecheck.engine.forkserver import PROCESS_MODES, start_server, stop_server
 
     if args.mode not in PROCESS_MODES:
         return _run_check(args)
@@ -131,7 +131,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from resumecheck.harness import check
+    from resumecheck.engine.harness import check
 
     try:
         job = load_job(args.target)
@@ -160,7 +160,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _command(args: argparse.Namespace, plans: list[tuple[int, ...]]) -> str:
-    from resumecheck.report import format_kills
+    from resumecheck.engine.report import format_kills
 
     kills = format_kills(plans).replace(" ", "")
     return f"resumecheck check {args.target} --kills '{kills}' --mode {args.mode}"

@@ -10,14 +10,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from resumecheck.compare import Segment, Verdict, judge_control, judge_plan
+from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_plan
+from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
+from resumecheck.engine.recorder import newest_checkpoint
+from resumecheck.engine.report import Divergence, Report
+from resumecheck.engine.runner import InProcessRunner, Runner, RunSpec
+from resumecheck.engine.trajectory import CheckpointFile, Trajectory
 from resumecheck.errors import ConfigError, JobError, ResumeDivergence
 from resumecheck.jobs import Job, LightningJob, TorchJob
-from resumecheck.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
-from resumecheck.recorder import newest_checkpoint
-from resumecheck.report import Divergence, Report
-from resumecheck.runner import InProcessRunner, Runner, RunSpec
-from resumecheck.trajectory import CheckpointFile, Trajectory
 
 MODES = ("exception", "sigkill", "sigterm", "midwrite")
 DEFAULT_TIMEOUT = 300.0
@@ -31,7 +31,7 @@ def make_runner(
     if mode == "exception":
         return InProcessRunner()
     if mode in MODES:
-        from resumecheck.process import ProcessRunner
+        from resumecheck.engine.process import ProcessRunner
 
         return ProcessRunner(mode, timeout=timeout, grace=grace)
     raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from resumecheck.report import Divergence, Kind
-from resumecheck.snapshot import Entry, Snapshot, category_of, scalar
-from resumecheck.trajectory import StepRecord, Trajectory
+from resumecheck.engine.report import Divergence, Kind
+from resumecheck.engine.snapshot import Entry, Snapshot, category_of, scalar
+from resumecheck.engine.trajectory import StepRecord, Trajectory
 
 KIND_OF_CATEGORY = {
     "weights": Kind.WEIGHTS,

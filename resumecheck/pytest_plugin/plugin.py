@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from resumecheck.errors import ConfigError
-from resumecheck.settings import (
+from resumecheck.pytest_plugin.settings import (
     CONFIG_OPTIONS,
     ENABLE_HELP,
     HELPS,
@@ -28,7 +28,7 @@ from resumecheck.settings import (
 )
 
 if TYPE_CHECKING:
-    from resumecheck.checker import Checker
+    from resumecheck.pytest_plugin.checker import Checker
 
 SKIP_REASON = "resume check: run pytest with --resumecheck to enable it"
 SECTION = "resumecheck"
@@ -92,8 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Process-mode checks share one fork server per pytest process; stop it with the session.
-    if "resumecheck.forkserver" in sys.modules:
-        sys.modules["resumecheck.forkserver"].stop_server()
+    if "resumecheck.engine.forkserver" in sys.modules:
+        sys.modules["resumecheck.engine.forkserver"].stop_server()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -173,7 +173,7 @@ def resumecheck(
     ``@pytest.mark.resumecheck(...)`` marker and ``check(job, kills=..., mode=...)`` keywords.
     Tests using this fixture are skipped unless pytest runs with ``--resumecheck``.
     """
-    from resumecheck.checker import Checker
+    from resumecheck.pytest_plugin.checker import Checker
 
     item = request.node
     assert isinstance(item, pytest.Item)
