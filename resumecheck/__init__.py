@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from resumecheck.engine.report import Divergence, Kind, Report
 from resumecheck.errors import ConfigError, JobError, ResumecheckError, ResumeDivergence
-from resumecheck.jobs import LightningJob, TorchJob
+from resumecheck.jobs import LightningJob, ScriptJob, TorchJob
 
 if TYPE_CHECKING:
     from resumecheck.adapters.torch_loop import Run
@@ -28,6 +28,7 @@ __all__ = [
     "ResumeDivergence",
     "ResumecheckError",
     "Run",
+    "ScriptJob",
     "TorchJob",
     "__version__",
     "assert_resumes",

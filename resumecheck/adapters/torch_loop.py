@@ -1,7 +1,10 @@
 """Runs a :class:`~resumecheck.TorchJob`: the user's loop drives, :class:`Run` records.
 
 ``Run`` is the handle a plain PyTorch training loop receives: where to checkpoint, what to
-resume from, and ``step()`` to call after every optimizer step.
+resume from, and ``step()`` to call after optimizer steps. The steps themselves, the batch
+and the state are observed at the optimizer (:mod:`resumecheck.adapters.observer`), so where
+the loop calls ``run.step`` changes nothing about kills or checkpoints: a step ends when the
+next one starts, after anything the loop saved in between.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from resumecheck.adapters.observer import Observer
+from resumecheck.engine import snapshot as snap
+from resumecheck.engine.recorder import batch_digest
+
 if TYPE_CHECKING:
     import torch
 
     from resumecheck.engine.recorder import Recorder
     from resumecheck.engine.runner import RunSpec
-    from resumecheck.engine.snapshot import Snapshot
     from resumecheck.jobs import TorchJob
 
 
@@ -39,7 +45,7 @@ class Run:
         self.checkpoint_dir = checkpoint_dir
         self.resume_from = resume_from
         self._recorder = recorder
-        self._keep_values = True
+        self._observer = Observer(recorder)
 
     def step(
         self,
@@ -54,77 +60,39 @@ class Run:
         epoch: int | None = None,
         batch_idx: int | None = None,
     ) -> None:
-        """Record the step that just ended; the harness may kill the run here.
+        """Tell the harness about the step that just ran: its number, loss, batch, metrics.
 
-        Call it after ``optimizer.step()`` (and after any checkpoint this step writes, if the
-        checkpoint should survive a kill at this step).
+        Optional: steps are counted from ``optimizer.step()`` calls either way. Call it after
+        ``optimizer.step()``, before or after the step's checkpoint: the run is killed when the
+        next step starts, so a checkpoint saved in between always survives the kill.
         """
-        from resumecheck.engine import snapshot as snap
-
-        rec = self._recorder
-        record = rec.ensure_open()
+        obs = self._observer
+        record = self._recorder.ensure_open()
+        if model is not None:
+            obs.add_root(model)
+        for opt in _as_list(optimizer):
+            obs.add_optimizer(opt)
+        for sched in _as_list(scheduler):
+            if not any(s is sched for s in obs.schedulers):
+                obs.schedulers.append(sched)
         if batch is not None:
-            record.batches.append(_batch_digest(batch))
-        rec.set_loss(snap.value_entry(loss, True) if loss is not None else None)
-        if model is not None:
-            self._keep_values = snap.keep_values_for(model)
-            if record.start is not None:
-                _name_params(record.start, model)
-        entries: dict[str, snap.Entry] = {}
-        if model is not None:
-            snap.add_module(entries, model, self._keep_values)
-        snap.add_optimizers(entries, _as_list(optimizer), self._keep_values)
-        snap.add_schedulers(entries, _as_list(scheduler))
-        snap.add_rng(entries)
+            record.batches.append(batch_digest(batch))
+        if loss is not None:
+            record.loss = snap.value_entry(loss, True)
+        record.reported_step = step
         if epoch is not None:
             record.epoch = epoch
         if batch_idx is not None:
             record.batch_idx = batch_idx
         record.metrics = snap.metric_entries(metrics or {})
-        end = snap.Snapshot(entries)
-        rec.trajectory.final = end
-        rec.trajectory.final_metrics = record.metrics
-        rec.close(end, reported_step=step)
-
-    def _pre_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Snapshot the state the step starts from, as seen from the optimizer."""
-        from resumecheck.engine import snapshot as snap
-
-        entries: dict[str, snap.Entry] = {}
-        for g, group in enumerate(optimizer.param_groups):
-            for i, param in enumerate(group["params"]):
-                entries[f"param.@{g}.{i}"] = snap.tensor_entry(param, self._keep_values)
-        snap.add_optimizers(entries, [optimizer], self._keep_values)
-        snap.add_rng(entries)
-        positions = [p for group in optimizer.param_groups for p in group["params"]]
-        self._recorder.open(snap.Snapshot(entries, positions), None, None)
-
-
-def _batch_digest(batch: Any) -> str:
-    from resumecheck.engine.recorder import batch_digest
-
-    return batch_digest(batch)
-
-
-def _name_params(start: Snapshot, model: torch.nn.Module) -> None:
-    """Rename positional ``param.@g.i`` keys to the model's parameter names."""
-    positions = start.positions
-    if not positions:
-        return
-    names = {id(p): n for n, p in model.named_parameters()}
-    flat = iter(positions)
-    renamed: dict[str, Any] = {}
-    for key, entry in start.entries.items():
-        if key.startswith("param.@"):
-            name = names.get(id(next(flat)))
-            renamed[f"param.{name}" if name else key] = entry
-        else:
-            renamed[key] = entry
-    start.entries = renamed
-    start.positions = None
 
 
 def run_torch_job(job: TorchJob, spec: RunSpec, recorder: Recorder) -> None:
     run = Run(spec.checkpoint_dir, spec.resume_from, recorder)
-    recorder.on_pre_step = run._pre_step
     job.train(run)
+    recorder.finish()
+    final = run._observer.snapshot(rng=False)
+    run._observer.rename(final)
+    recorder.trajectory.final = final
+    last = recorder.trajectory.steps[-1] if recorder.trajectory.steps else None
+    recorder.trajectory.final_metrics = last.metrics if last is not None else {}

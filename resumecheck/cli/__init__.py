@@ -1,4 +1,4 @@
-"""Command line: ``resumecheck check``, ``resumecheck lint`` and ``resumecheck rules``.
+"""Command line: ``resumecheck check``, ``run``, ``lint`` and ``rules``.
 
 The CLI parses arguments, calls the API and turns results into output and an exit code:
 0 clean, 1 findings or divergences, 2 usage or internal error. Heavy imports (torch,
@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_arguments(check)
 
+    run = sub.add_parser("run", help="check any training command, unmodified: run -- COMMAND")
+    from resumecheck.cli.run import add_run_arguments
+
+    add_run_arguments(run)
+
     lint = sub.add_parser("lint", help="flag code patterns that break resuming from checkpoints")
     rules = sub.add_parser("rules", help="list the lint rules, or explain one")
     from resumecheck.cli.lint import add_lint_arguments, add_rules_arguments
@@ -53,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from resumecheck.cli.check import run_check
 
         return run_check(args)
+    if args.command == "run":
+        from resumecheck.cli.run import run_run
+
+        return run_run(args)
     from resumecheck.cli.lint import run_lint, run_rules
 
     return run_lint(args) if args.command == "lint" else run_rules(args)

@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,11 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE::FACTORY",
         help="a Python file and the job (or zero-arg function returning one) in it",
     )
+    add_plan_arguments(parser)
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``check`` and ``run`` share: kills, mode, seed, artifacts, format."""
     parser.add_argument(
         "--kills",
         default="5",
@@ -50,7 +56,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=300.0,
         metavar="SECONDS",
-        help="process modes: kill a run that takes longer (default 300)",
+        help="kill a run that takes longer (default 300)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
@@ -72,7 +78,7 @@ def parse_kills(text: str) -> Any:
 
 def load_job(target: str) -> Any:
     """Import ``FILE::NAME`` and return the job it names (calling it if it is a factory)."""
-    from resumecheck.jobs import LightningJob, TorchJob
+    from resumecheck.jobs import JOB_TYPES
 
     path_text, sep, name = target.rpartition("::")
     if not sep or not name:
@@ -95,16 +101,17 @@ def load_job(target: str) -> Any:
     if obj is None:
         raise ConfigError(f"{path} has no {name!r}; define a function returning the job")
     job = obj
-    if not isinstance(obj, LightningJob | TorchJob) and callable(obj):
+    if not isinstance(obj, JOB_TYPES) and callable(obj):
         try:
             job = obj()
         except Exception as exc:
             raise JobError(
                 f"{target}: building the job raised {type(exc).__name__}: {exc}"
             ) from exc
-    if not isinstance(job, LightningJob | TorchJob):
+    if not isinstance(job, JOB_TYPES):
         raise ConfigError(
-            f"{target} returned {type(job).__name__}, not a resumecheck.LightningJob or TorchJob"
+            f"{target} returned {type(job).__name__}, "
+            "not a resumecheck.LightningJob, TorchJob or ScriptJob"
         )
     return job
 
@@ -119,22 +126,35 @@ def _import_root(path: Path) -> Path:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    return run_with_server(args, lambda: load_job(args.target), _command)
+
+
+def run_with_server(
+    args: argparse.Namespace,
+    make_job: Callable[[], Any],
+    command: Callable[[argparse.Namespace, list[tuple[int, ...]]], str],
+) -> int:
+    """Check the job ``make_job`` builds, with the fork server up when a child needs it."""
     from resumecheck.engine.forkserver import PROCESS_MODES, start_server, stop_server
 
-    if args.mode not in PROCESS_MODES:
-        return _run_check(args)
+    if args.mode not in PROCESS_MODES and args.command != "run":
+        return _run_check(args, make_job, command)
     start_server()  # imports torch and Lightning while this process imports the job
     try:
-        return _run_check(args)
+        return _run_check(args, make_job, command)
     finally:
         stop_server()
 
 
-def _run_check(args: argparse.Namespace) -> int:
+def _run_check(
+    args: argparse.Namespace,
+    make_job: Callable[[], Any],
+    command: Callable[[argparse.Namespace, list[tuple[int, ...]]], str],
+) -> int:
     from resumecheck.engine.harness import check
 
     try:
-        job = load_job(args.target)
+        job = make_job()
         report = check(
             job,
             kills=parse_kills(args.kills),
@@ -146,7 +166,7 @@ def _run_check(args: argparse.Namespace) -> int:
             timeout=args.timeout,
         )
     except (ConfigError, JobError) as exc:
-        print(f"resumecheck check: error: {exc}", file=sys.stderr)
+        print(f"resumecheck {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     print(
         f"resumecheck: seed {report.seed} (kills {report.plans}; replay with --seed {report.seed})",
@@ -155,7 +175,7 @@ def _run_check(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print(report.format(lambda plans: _command(args, plans)))
+        print(report.format(lambda plans: command(args, plans)))
     return EXIT_PASS if report.passed else EXIT_DIVERGED
 
 

@@ -55,10 +55,18 @@ class StepDiff:
     batch: str | None = None
     state: list[Mismatch] = field(default_factory=list)
     loss: str | None = None
+    grads: str | None = None
     metrics: list[Mismatch] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.counters or self.batch or self.state or self.loss or self.metrics)
+        return bool(
+            self.counters or self.batch or self.state or self.loss or self.grads or self.metrics
+        )
+
+    @property
+    def outputs(self) -> bool:
+        """Whether what the step computed differs (state after it, loss, gradients)."""
+        return bool(self.state or self.loss or self.grads)
 
     def rows(self) -> list[str]:
         rows = list(self.counters)
@@ -67,6 +75,8 @@ class StepDiff:
         rows += [m.row for m in self.state]
         if self.loss:
             rows.append(self.loss)
+        if self.grads:
+            rows.append(self.grads)
         rows += [m.row for m in self.metrics]
         return rows
 
@@ -74,7 +84,7 @@ class StepDiff:
         kinds = [Kind.PROGRESS] if self.counters else []
         kinds += [Kind.DATA_ORDER] if self.batch else []
         kinds += [m.kind for m in self.state]
-        kinds += [Kind.WEIGHTS] if self.loss else []
+        kinds += [Kind.WEIGHTS] if self.loss or self.grads else []
         kinds += [Kind.METRICS] if self.metrics else []
         return _ordered(kinds)
 
@@ -192,6 +202,11 @@ def diff_step(
         ref.loss is not None and got.loss is not None and ref.loss.digest != got.loss.digest
     ):
         diff.loss = f"loss: resumed {_entry_text(got.loss)}, reference {_entry_text(ref.loss)}"
+    if ref.grads != got.grads:
+        diff.grads = (
+            f"gradients the optimizer applied: {_digests(got.grads)}, "
+            f"reference {_digests(ref.grads)}"
+        )
     diff.metrics = diff_metrics(ref.metrics, got.metrics)
     return diff
 
@@ -358,6 +373,9 @@ class _ResumeJudge:
         initial = _weights(ref.steps[0].start)
         if c > 0 and initial and _weights(restored) == initial != _weights(ref_at):
             return self._not_restored(len(initial))
+        placed = self._placed_elsewhere(restored, ref_at)
+        if placed is not None:
+            return placed
         counters = []
         if c < n:
             counters = _counter_rows(ref.steps[c], traj.steps[0], _prev_opt(ref, c), 0)
@@ -370,6 +388,28 @@ class _ResumeJudge:
         rows = counters + [m.row for m in blocking + self.rng]
         detail = _restore_detail(kinds[0], counters, blocking)
         return self._divergence(kinds[0], c + 1, detail, rows, kinds)
+
+    def _placed_elsewhere(
+        self, restored: Snapshot | None, ref_at: Snapshot | None
+    ) -> Divergence | None:
+        """A restored state equal to the reference's at another step: steps are repeated or
+        skipped (framework-free; equal to the initial state is NOT_RESTORED)."""
+        got = _placement(restored)
+        if not got or got == _placement(ref_at):
+            return None
+        for j, step in enumerate(self.ref.steps):
+            if j != self.c and _placement(step.start) == got:
+                if j == 0:
+                    return self._not_restored(len(_weights(restored)))
+                delta = self.c - j
+                what = f"repeats {delta} step(s)" if delta > 0 else f"skips {-delta} step(s)"
+                detail = (
+                    f"the resumed run starts from the state after step {j}, though the checkpoint "
+                    f"was written after step {self.c}: it {what}"
+                )
+                rows = [f"restored state equals the uninterrupted run's after step {j}"]
+                return self._divergence(Kind.PROGRESS, self.c + 1, detail, rows)
+        return None
 
     def _not_restored(self, tensors: int) -> Divergence:
         detail = (
@@ -396,24 +436,26 @@ class _ResumeJudge:
                 return self._divergence(Kind.PROGRESS, g, detail, [total])
             diff = diff_step(ref.steps[g - 1], rec, g, prev_opt)
             if diff:
-                return self._step_divergence(diff)
+                return self._step_divergence(diff, rec)
             prev_opt = (ref.steps[g - 1].optimizer_steps, rec.optimizer_steps)
         return None
 
-    def _step_divergence(self, diff: StepDiff) -> Divergence:
+    def _step_divergence(self, diff: StepDiff, rec: StepRecord) -> Divergence:
         kinds = diff.kinds()
         # Inputs before outputs: counters, then the batch fed, then what the step made.
         if diff.counters:
             primary = Kind.PROGRESS
         elif diff.batch:
             primary = Kind.DATA_ORDER
-        elif self.rng and (diff.state or diff.loss):
+        elif self.rng and diff.outputs:
             primary = Kind.RNG  # same inputs, different outputs: the random draws
         else:
             primary = kinds[0]
         rows = diff.rows() + [m.row for m in self.rng]
         others = kinds + ([Kind.RNG] if self.rng else [])
         detail = _step_detail(primary, diff, self.rng)
+        if primary is Kind.DATA_ORDER:
+            detail += _batch_origin(self.ref, rec, diff.step)
         return self._divergence(primary, diff.step, detail, rows, others)
 
     def _end(self) -> Divergence | None:
@@ -437,6 +479,24 @@ class _ResumeJudge:
         rows = [m.row for m in final + metrics]
         detail = "the final state differs after training ends"
         return self._divergence(primary, n, detail, rows, [m.kind for m in final + metrics])
+
+
+def _batch_origin(ref: Trajectory, rec: StepRecord, step: int) -> str:
+    """Which reference step fed the same batch, if any: "fed step 1's batch at step 9"."""
+    if not rec.batches:
+        return ""
+    for i, other in enumerate(ref.steps):
+        if other.batches == rec.batches:
+            restarted = " (the data stream restarted)" if i == 0 else ""
+            return f"; fed step {i + 1}'s batch at step {step}{restarted}"
+    return "; a batch the uninterrupted run never fed"
+
+
+def _placement(snapshot: Snapshot | None) -> dict[str, str]:
+    """What places a restored state: weights, optimizer state, learning rates (not RNG)."""
+    if snapshot is None:
+        return {}
+    return {k: e.digest for k, e in snapshot.entries.items() if category_of(k) != "rng"}
 
 
 def _frames(traceback_text: str, count: int = 3) -> list[str]:
@@ -481,5 +541,7 @@ def _step_detail(kind: Kind, diff: StepDiff, rng: list[Mismatch]) -> str:
         return diff.metrics[0].row
     if diff.loss and not diff.state:
         return f"the loss differs with the same batch and state ({diff.loss})"
+    if diff.grads and not diff.state:
+        return "the gradients differ with the same batch and state"
     n = sum(1 for m in diff.state if m.kind is kind)
     return f"{n} {kind.name.lower()} value(s) differ after the step"

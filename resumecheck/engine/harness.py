@@ -17,7 +17,7 @@ from resumecheck.engine.report import Divergence, Report
 from resumecheck.engine.runner import InProcessRunner, Runner, RunSpec
 from resumecheck.engine.trajectory import CheckpointFile, Trajectory
 from resumecheck.errors import ConfigError, JobError, ResumeDivergence
-from resumecheck.jobs import Job, LightningJob, TorchJob
+from resumecheck.jobs import JOB_TYPES, Job, ScriptJob
 
 MODES = ("exception", "sigkill", "sigterm", "midwrite")
 DEFAULT_TIMEOUT = 300.0
@@ -25,16 +25,27 @@ DEFAULT_GRACE = 5.0
 
 
 def make_runner(
-    mode: str, timeout: float = DEFAULT_TIMEOUT, grace: float = DEFAULT_GRACE
+    mode: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    grace: float = DEFAULT_GRACE,
+    job: Job | None = None,
 ) -> Runner:
-    """The runner for a kill mode (process modes start the preloaded fork server)."""
-    if mode == "exception":
-        return InProcessRunner()
-    if mode in MODES:
-        from resumecheck.engine.process import ProcessRunner
+    """The runner for a kill mode (process modes start the preloaded fork server).
 
-        return ProcessRunner(mode, timeout=timeout, grace=grace)
-    raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")
+    A :class:`ScriptJob` always runs in a child: ``python script.py`` forked from the server
+    (``exception`` mode raises inside it), any other command as a fresh process tree.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")
+    if isinstance(job, ScriptJob) and not job.runs_in_fork_server:
+        from resumecheck.engine.command import CommandRunner
+
+        return CommandRunner(mode, timeout=timeout, grace=grace)
+    if mode == "exception" and not isinstance(job, ScriptJob):
+        return InProcessRunner()
+    from resumecheck.engine.process import ProcessRunner
+
+    return ProcessRunner(mode, timeout=timeout, grace=grace)
 
 
 def check(
@@ -64,10 +75,12 @@ def check(
         grace: ``sigterm`` mode: seconds between SIGTERM and SIGKILL.
     """
     __tracebackhide__ = True
-    if not isinstance(job, LightningJob | TorchJob):
-        raise ConfigError(f"job must be a LightningJob or TorchJob, not {type(job).__name__}")
+    if not isinstance(job, JOB_TYPES):
+        raise ConfigError(
+            f"job must be a LightningJob, TorchJob or ScriptJob, not {type(job).__name__}"
+        )
     requested = normalize_plans(kills)
-    runner = make_runner(mode, timeout, grace)
+    runner = make_runner(mode, timeout, grace, job)
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     started = time.perf_counter()
     if artifacts_dir is not None:
@@ -201,7 +214,7 @@ def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segme
         if kill_at is None or trajectory.killed_at is None:
             break
         known.update({f.path: f for f in trajectory.checkpoints})
-        newest = newest_checkpoint(known)
+        newest = _resume_point(job, known, checkpoints)
         if newest is None:
             break
         resume_from = newest.path
@@ -209,14 +222,25 @@ def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segme
     return segments
 
 
-def _checkpoint_step(job: Job, newest: CheckpointFile) -> int:
-    if isinstance(job, LightningJob):
-        from resumecheck.adapters.lightning import claimed_step
+def _resume_point(job: Job, known: dict[Path, CheckpointFile], root: Path) -> CheckpointFile | None:
+    """The newest checkpoint: a file, or for a script job the entry of the checkpoint dir
+    (file or directory) that the newest file belongs to."""
+    if not isinstance(job, ScriptJob):
+        return newest_checkpoint(known)
+    entries: dict[Path, CheckpointFile] = {}
+    for f in known.values():
+        entry = job.checkpoint_of(f.path, root)
+        if entry is None or not f.path.exists():
+            continue
+        held = entries.get(entry)
+        if held is None or (f.step, f.seen) > (held.step, held.seen):
+            entries[entry] = CheckpointFile(entry, f.step, f.seen, f.mtime_ns)
+    return max(entries.values(), key=lambda f: (f.step, f.seen), default=None)
 
-        claimed = claimed_step(newest.path)
-        if claimed is not None:
-            return claimed
-    return newest.step
+
+def _checkpoint_step(job: Job, newest: CheckpointFile) -> int:
+    claimed = job.checkpoint_step(newest.path)
+    return newest.step if claimed is None else claimed
 
 
 def assert_resumes(job: Job, kills: KillSpec = 5, **options: object) -> Report:

@@ -345,6 +345,9 @@ def _save(spec: RunSpec, recorder: Recorder, trajectory: Trajectory) -> None:
 
 
 def _arm(recorder: Recorder, spec: RunSpec, mode: str, events: Connection) -> None:
+    if mode == "exception":
+        return  # a script job: the recorder's own exception ends the run inside the child
+
     def die(step: int) -> None:
         _save(spec, recorder, recorder.trajectory)
         events.send("killpoint")
@@ -355,13 +358,20 @@ def _arm(recorder: Recorder, spec: RunSpec, mode: str, events: Connection) -> No
         os.kill(os.getpid(), signal.SIGKILL)
 
     recorder.kill = die
-    if mode == "midwrite" and spec.kill_at is not None:
-        rng = random.Random(f"{spec.seed}:{spec.kill_at}:{spec.offset}")
-        if spec.kill_at == spec.offset + 1:
-            _kill_mid_next_write(recorder, die, rng)
-        recorder.on_close = lambda step: (
-            _kill_mid_next_write(recorder, die, rng) if step + 1 == spec.kill_at else None
-        )
+    if mode == "midwrite":
+        arm_midwrite(recorder, die, spec.seed, spec.kill_at, spec.offset)
+
+
+def arm_midwrite(recorder: Recorder, die: Any, seed: int, kill_at: int | None, offset: int) -> None:
+    """Kill part-way through the first file written in step ``kill_at``."""
+    if kill_at is None:
+        return
+    rng = random.Random(f"{seed}:{kill_at}:{offset}")
+    if kill_at == offset + 1:
+        _kill_mid_next_write(recorder, die, rng)
+    recorder.on_close = lambda step: (
+        _kill_mid_next_write(recorder, die, rng) if step + 1 == kill_at else None
+    )
 
 
 def _kill_mid_next_write(recorder: Recorder, die: Any, rng: random.Random) -> None:

@@ -72,6 +72,15 @@ class Recorder:
         self.kill: Callable[[int], None] = _raise_crash
         # Called after each step closes (process modes arm mid-write kills here).
         self.on_close: Callable[[int], None] | None = None
+        # Step boundaries from the optimizer (plain loops, scripts): a step ends when the next
+        # one starts, at its first training forward or optimizer pre-step hook, whichever is
+        # first, so that whatever the step wrote afterwards (checkpoints) belongs to it.
+        # Lightning drives boundaries from its callback instead.
+        self.auto_steps = False
+        self.end_snapshot: Callable[[], Snapshot | None] | None = None
+        self.on_forward: Callable[[torch.nn.Module, Any], None] | None = None
+        self.rename: Callable[[Snapshot], None] | None = None
+        self._depth = 0
 
     # -- step bookkeeping ------------------------------------------------------------------
     @property
@@ -101,6 +110,10 @@ class Recorder:
         """Finish the open step; scan for checkpoints; kill if this was the planned step."""
         record = self.ensure_open()
         record.end = end
+        if self.rename is not None:
+            for snapshot in (record.start, end):
+                if snapshot is not None:
+                    self.rename(snapshot)
         record.optimizer_steps = self.optimizer_steps
         for name, value in counters.items():
             setattr(record, name, value)
@@ -127,21 +140,65 @@ class Recorder:
             self.ensure_open().loss = loss
 
     # -- optimizer hooks -------------------------------------------------------------------
+    def step_boundary(self) -> None:
+        """A new step starts: close the open one if its optimizer has stepped (may kill)."""
+        if self._open is not None and self.stepped_since_open:
+            self.close(self.end_snapshot() if self.end_snapshot is not None else None)
+
+    def finish(self) -> None:
+        """The run ended by itself: the last step's saves count (auto boundaries only)."""
+        if self.auto_steps:
+            self.step_boundary()
+
     @contextmanager
     def installed(self) -> Iterator[Recorder]:
         def post(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            if self.auto_steps:
+                # Files written before this step completed belong to the step before it.
+                self.scan_checkpoints(self.completed_steps())
             self.optimizer_steps += 1
 
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            if self.on_pre_step is not None and (self._open is None or not self.stepped_since_open):
+            if not self.auto_steps:
+                return
+            self.step_boundary()
+            if self.on_pre_step is not None:
                 self.on_pre_step(opt)
 
-        handles = [register_optimizer_step_post_hook(post), register_optimizer_step_pre_hook(pre)]
+        handles: list[Any] = [
+            register_optimizer_step_post_hook(post),
+            register_optimizer_step_pre_hook(pre),
+            *self._forward_hooks(),
+        ]
         try:
             yield self
         finally:
             for handle in handles:
                 handle.remove()
+
+    def _forward_hooks(self) -> list[Any]:
+        """Watch the outermost module calls: a training forward after a completed optimizer
+        step starts the next step, and its input is the step's batch."""
+        from torch.nn.modules.module import (
+            register_module_forward_hook,
+            register_module_forward_pre_hook,
+        )
+
+        def pre(module: torch.nn.Module, args: Any) -> None:
+            self._depth += 1
+            if self._depth != 1 or not self.auto_steps or not torch.is_grad_enabled():
+                return
+            self.step_boundary()
+            if self.on_forward is not None:
+                self.on_forward(module, args)
+
+        def post(module: torch.nn.Module, args: Any, output: Any) -> None:
+            self._depth = max(0, self._depth - 1)
+
+        return [
+            register_module_forward_pre_hook(pre),
+            register_module_forward_hook(post, always_call=True),
+        ]
 
     # -- checkpoint files ------------------------------------------------------------------
     def _scan_keys(self) -> Iterator[tuple[Path, FileKey]]:

@@ -22,7 +22,7 @@ import torch
 
 from resumecheck.engine.recorder import Recorder, SimulatedCrash
 from resumecheck.engine.trajectory import RunError, Trajectory
-from resumecheck.jobs import Job, LightningJob
+from resumecheck.jobs import Job
 
 _QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
 # Frames that mean "the checkpoint file itself could not be read".
@@ -104,14 +104,7 @@ def execute(
         configure(recorder)
     with isolated(spec.seed), recorder.installed():
         try:
-            if isinstance(job, LightningJob):
-                from resumecheck.adapters.lightning import run_lightning_job
-
-                run_lightning_job(job, spec, recorder)
-            else:
-                from resumecheck.adapters.torch_loop import run_torch_job
-
-                run_torch_job(job, spec, recorder)
+            job.execute(spec, recorder)
         except SimulatedCrash:
             pass
         except KeyboardInterrupt:

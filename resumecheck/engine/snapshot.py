@@ -44,8 +44,9 @@ class Snapshot:
     """State at one point of a run, keyed by state name."""
 
     entries: dict[str, Entry] = field(default_factory=dict)
-    # Plain loops: the parameters behind positional ``param.@g.i`` keys, until named.
-    positions: list[Any] | None = field(default=None, repr=False)
+    # Plain loops and scripts: the parameters behind positional ``param.@o.g.i`` keys, until
+    # the module that owns them is seen and names them.
+    positions: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def category_of(key: str) -> str:

@@ -13,8 +13,9 @@ class StepRecord:
     """One harness step: the batches it fed, its loss, and the state before and after it.
 
     ``start`` is taken at the start of the step (Lightning: the first batch's
-    ``on_train_batch_start``; plain loops: the first optimizer pre-step hook), ``end`` once
-    the step and everything it triggers (callbacks, checkpoints) is done.
+    ``on_train_batch_start``; plain loops and scripts: the first optimizer pre-step hook),
+    ``end`` once the step and everything it triggers (callbacks, checkpoints) is done: when
+    the next step starts, or the run ends.
     """
 
     index: int  # 1-based, local to the run (the harness adds the resume offset)
@@ -25,6 +26,7 @@ class StepRecord:
     optimizer_steps: int = 0  # real optimizer.step() calls so far in this run
     batches: list[str] = field(default_factory=list)
     loss: Entry | None = None
+    grads: list[str] = field(default_factory=list)  # one digest per optimizer step (plain loops)
     metrics: dict[str, Entry] = field(default_factory=dict)
     start: Snapshot | None = None
     end: Snapshot | None = None
@@ -63,6 +65,7 @@ class Trajectory:
     claimed_checkpoint_step: int | None = None  # resumecheck's own step count found in the ckpt
     output_tail: str = ""
     exit_info: str = ""
+    written: list[str] = field(default_factory=list)  # files a script wrote (ScriptJob)
 
     @property
     def restored(self) -> Snapshot | None:

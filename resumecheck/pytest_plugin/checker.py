@@ -48,7 +48,7 @@ TIMEOUT_ADVICE = (
     "@pytest.mark.resumecheck(timeout=...) (0 disables it)"
 )
 NOT_A_JOB = (
-    "resumecheck.check(job): expected a resumecheck.LightningJob or resumecheck.TorchJob, "
+    "resumecheck.check(job): expected a resumecheck.LightningJob, TorchJob or ScriptJob, "
     "got {got}; build one with resumecheck.LightningJob(model=MyModule, data=MyDataModule) "
     "or resumecheck.pytest_plugin.helpers.lightning_job(...)"
 )
@@ -162,11 +162,11 @@ class Checker:
         # and an import cut short by the alarm would leave half-initialised modules behind.
         import resumecheck.pytest_plugin.hypothesis_plans  # noqa: F401
         from resumecheck.engine.harness import CheckSession
-        from resumecheck.jobs import LightningJob, TorchJob
+        from resumecheck.jobs import JOB_TYPES
 
-        if not isinstance(job, LightningJob | TorchJob):
+        if not isinstance(job, JOB_TYPES):
             raise ConfigError(NOT_A_JOB.format(got=type(job).__name__))
-        session = CheckSession(job, self._runner(settings), workdir, settings.control)
+        session = CheckSession(job, self._runner(settings, job), workdir, settings.control)
         started = time.perf_counter()
         try:
             with dog:
@@ -183,18 +183,20 @@ class Checker:
             session.close()
         return dataclasses.replace(report, seconds=time.perf_counter() - started)
 
-    def _runner(self, settings: Settings) -> Runner:
+    def _runner(self, settings: Settings, job: Job) -> Runner:
         from resumecheck.engine.harness import make_runner
+        from resumecheck.jobs import ScriptJob
 
         try:
-            if settings.mode == "exception":
+            if settings.mode == "exception" and not isinstance(job, ScriptJob):
                 return make_runner(settings.mode)
             from resumecheck.engine.forkserver import PROCESS_MODES, start_server
 
-            if settings.mode in PROCESS_MODES:
+            if settings.mode in PROCESS_MODES or isinstance(job, ScriptJob):
                 start_server()  # shared by every check of the session; stopped at unconfigure
             # A child that hangs is killed by the runner, which reports its exit and output.
-            return make_runner(settings.mode, timeout=settings.timeout or float("inf"))
+            timeout = settings.timeout or float("inf")
+            return make_runner(settings.mode, timeout=timeout, job=job)
         except ConfigError as exc:
             raise ConfigError(f"{exc} (mode from {settings.source('mode')})") from None
 

@@ -117,7 +117,7 @@ def test_kill_step_out_of_range_names_the_range(tmp_path: Path) -> None:
 def test_bad_mode_and_bad_job() -> None:
     with pytest.raises(rc.ConfigError, match="not a kill mode"):
         rc.check(jobs.plain_job(), mode="sigstop")
-    with pytest.raises(rc.ConfigError, match="LightningJob or TorchJob"):
+    with pytest.raises(rc.ConfigError, match="LightningJob, TorchJob or ScriptJob"):
         rc.check(object())  # type: ignore[arg-type]
 
 

@@ -1,0 +1,168 @@
+"""Runs a :class:`~resumecheck.ScriptJob` whose command is not ``python script.py`` (``torchrun``,
+a wrapper script, another interpreter) as a fresh process tree, observed by the bootstrap.
+
+The command starts in a session of its own, so a kill reaches every process it started: the
+bootstrap in the process that reaches the kill point SIGKILLs (or SIGTERMs) the whole group,
+and the runner SIGKILLs whatever is left once the run is over, after the grace period, or
+after the timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import resumecheck
+from resumecheck.engine.recorder import Recorder
+from resumecheck.engine.runner import RunSpec
+from resumecheck.engine.trajectory import RunError, Trajectory
+from resumecheck.jobs import Job, ScriptJob
+
+BOOTSTRAP_DIR = Path(__file__).resolve().parents[1] / "adapters" / "_bootstrap"
+_OUTPUT = "output.log"
+_TAIL_BYTES = 4000
+
+
+class CommandRunner:
+    """Runs each run of a script job as a fresh process tree and kills it for real."""
+
+    def __init__(self, mode: str, timeout: float = 300.0, grace: float = 5.0) -> None:
+        self.mode, self.timeout, self.grace = mode, timeout, grace
+
+    def run(self, job: Job, spec: RunSpec) -> Trajectory:
+        assert isinstance(job, ScriptJob)
+        spec.run_dir.mkdir(parents=True, exist_ok=True)
+        spec.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        baseline = Recorder(spec.checkpoint_dir).files
+        argv = job.command_for(spec.checkpoint_dir, spec.resume_from)
+        with (spec.run_dir / _OUTPUT).open("wb") as out:
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=job.cwd,
+                    env=self._environment(job, spec),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                return _failed(f"cannot start {argv[0]!r}: {exc.strerror or exc}")
+            try:
+                exit_info = self._supervise(proc, spec)
+            finally:
+                _kill_group(proc.pid)
+                proc.wait()
+        return _collect(spec, proc.returncode, exit_info, baseline)
+
+    def close(self) -> None:
+        """Nothing to release: every run's processes are gone when it returns."""
+
+    def _environment(self, job: ScriptJob, spec: RunSpec) -> dict[str, str]:
+        config = spec.run_dir / "observe.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "run_dir": str(spec.run_dir),
+                    "checkpoint_dir": str(spec.checkpoint_dir),
+                    "kill_at": spec.kill_at,
+                    "offset": spec.offset,
+                    "mode": self.mode,
+                    "seed": spec.seed,
+                }
+            )
+        )
+        env = {**os.environ, **(job.env or {})}
+        package_root = str(Path(resumecheck.__file__).resolve().parents[1])
+        paths = [str(BOOTSTRAP_DIR), package_root, env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        env["RESUMECHECK_OBSERVE"] = str(config)
+        env["TMPDIR"] = str(_run_tmp(spec))
+        return env
+
+    def _supervise(self, proc: subprocess.Popen[bytes], spec: RunSpec) -> str:
+        """Wait for the run; enforce the grace period after SIGTERM and the hang timeout."""
+        deadline = time.monotonic() + self.timeout
+        marker = spec.run_dir / "killpoint"
+        term_at: float | None = None
+        while proc.poll() is None:
+            now = time.monotonic()
+            if term_at is None and self.mode == "sigterm" and marker.exists():
+                term_at = now
+            limit = deadline if term_at is None else min(deadline, term_at + self.grace)
+            if now >= limit:
+                _kill_group(proc.pid)
+                proc.wait()
+                if term_at is not None and limit < deadline:
+                    return f"still running {self.grace:g} s after SIGTERM; SIGKILLed"
+                return f"hung: no exit after {self.timeout:g} s; SIGKILLed"
+            time.sleep(0.02)
+        code = proc.returncode
+        how = f"by signal {signal.Signals(-code).name}" if code < 0 else f"with code {code}"
+        if term_at is not None:
+            return f"exited {how} {time.monotonic() - term_at:.2f} s after SIGTERM"
+        return f"exited {how}"
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _run_tmp(spec: RunSpec) -> Path:
+    path = spec.run_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _failed(message: str) -> Trajectory:
+    trajectory = Trajectory()
+    trajectory.error = RunError("CommandFailed", message, "", False)
+    return trajectory
+
+
+def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> Trajectory:
+    """The trajectory of the process that stepped the optimizer (rank 0 if several did)."""
+    observed = []
+    for path in sorted(spec.run_dir.glob("observed-*.pkl")):
+        with contextlib.suppress(OSError, EOFError, pickle.UnpicklingError), path.open("rb") as fh:
+            observed.append(pickle.load(fh))
+    stepped = [o for o in observed if o[0].steps or o[0].killed_at is not None]
+    tail = _tail(spec.run_dir / _OUTPUT)
+    killed = (spec.run_dir / "killpoint").exists()
+    if not stepped:
+        trajectory, completed = Trajectory(), spec.offset
+        if not observed and not killed:
+            why = "never imported torch" if code == 0 else f"exited {exit_info} before torch"
+            trajectory.error = RunError("NotObserved", f"the command {why}", tail, False)
+    else:
+        trajectory, baseline, completed = max(stepped, key=lambda o: len(o[0].steps))
+    trajectory.exit_info = exit_info
+    trajectory.output_tail = tail
+    if trajectory.error is None and not killed and code != 0:
+        trajectory.error = RunError("ScriptExit", f"the command {exit_info}", tail, _loading(tail))
+    scanner = Recorder(spec.checkpoint_dir, baseline=baseline)
+    scanner.trajectory = trajectory
+    scanner.scan_checkpoints(completed)
+    return trajectory
+
+
+def _loading(output: str) -> bool:
+    """Whether a traceback in the output was raised while reading a checkpoint."""
+    return "torch/serialization.py" in output or "_weights_only_unpickler" in output
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - _TAIL_BYTES))
+            return fh.read().decode(errors="replace")
+    except OSError:
+        return ""
