@@ -303,6 +303,13 @@ def _no_checkpoint(plan: tuple[int, ...], seg: Segment) -> Divergence:
     evidence = [f"checkpoint files seen: {', '.join(files) if files else 'none'}"]
     if seg.trajectory.exit_info:
         evidence.append(f"killed run: {seg.trajectory.exit_info}")
+    if seg.trajectory.written and not files:
+        shown = ", ".join(seg.trajectory.written[:5])
+        more = len(seg.trajectory.written) - 5
+        evidence.append(
+            f"files it wrote: {shown}{f' (and {more} more)' if more > 0 else ''} (a "
+            "checkpoint is a complete file written under {checkpoint_dir})"
+        )
     gs = [s.global_step for s in seg.trajectory.steps if s.global_step is not None]
     if gs and gs[-1] == 0:
         evidence.append(

@@ -121,18 +121,20 @@ class CheckSession:
         """Run the job uninterrupted (twice with the control); raise JobError if it is broken."""
         __tracebackhide__ = True
         self.reference = _fresh(self.runner, self.job, self.workdir / "reference")
-        n, label = self.steps, self.job.label
-        if self.reference.error is not None:
+        n, label, error = self.steps, self.job.label, self.reference.error
+        if error is not None:
+            details = error.traceback
+            if isinstance(self.job, ScriptJob):
+                # What the program printed says more than resumecheck's frames around it.
+                label = f"`{self.job.shell_command()}`"
+                details = f"its output ends:\n{self.reference.output_tail}"
             raise JobError(
                 f"the uninterrupted run of {label} failed before any kill, so its resumes "
-                f"cannot be checked; fix the job first:\n{self.reference.error.type}: "
-                f"{self.reference.error.message}\n{self.reference.error.traceback}".rstrip()
+                f"cannot be checked; fix the job first:\n{error.type}: {error.message}\n"
+                f"{details}".rstrip()
             )
         if n < 2:
-            raise JobError(
-                f"{label} made {n} optimizer step(s) uninterrupted; a resume check needs at "
-                "least 2 (raise max_steps/max_epochs, or call run.step after every optimizer step)"
-            )
+            raise JobError(_too_few_steps(self.job, n))
         if self.control:
             control = _fresh(self.runner, self.job, self.workdir / "control")
             self.nondeterministic = judge_control(self.reference, control)
@@ -220,6 +222,19 @@ def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segme
         resume_from = newest.path
         offset = _checkpoint_step(job, newest)
     return segments
+
+
+def _too_few_steps(job: Job, n: int) -> str:
+    if isinstance(job, ScriptJob):
+        return (
+            f"the command `{job.shell_command()}` made {n} optimizer step(s) uninterrupted; a "
+            "resume check needs at least 2 optimizer.step() calls on a torch optimizer (does "
+            "it import torch and train? give it more steps)"
+        )
+    return (
+        f"{job.label} made {n} optimizer step(s) uninterrupted; a resume check needs at least "
+        "2 (raise max_steps/max_epochs; a plain loop must step a torch.optim optimizer)"
+    )
 
 
 def _resume_point(job: Job, known: dict[Path, CheckpointFile], root: Path) -> CheckpointFile | None:
