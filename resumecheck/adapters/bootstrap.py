@@ -17,6 +17,7 @@ import pickle
 import random
 import signal
 import sys
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -26,7 +27,17 @@ from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.runner import run_error
 
 CONFIG_ENV = "RESUMECHECK_OBSERVE"
+_RANK_PATIENCE = 60.0  # seconds a rank waits for the others at the kill point
 _ACTIVE: list[Any] = []
+
+
+def _all_ranks_at_the_kill_point(run_dir: Path, rank: int, world: int, step: int) -> None:
+    """Wait until every rank has finished step ``step`` (and its checkpoint): a kill takes
+    them down together, never half-way through another rank's save."""
+    (run_dir / f"killpoint-rank{rank}").write_text(f"{step}\n")
+    deadline = time.monotonic() + _RANK_PATIENCE
+    while len(list(run_dir.glob("killpoint-rank*"))) < world and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def observe_this_process(config_path: str) -> None:
@@ -54,18 +65,28 @@ def observe_this_process(config_path: str) -> None:
             pickle.dump((recorder.trajectory, recorder.files, recorder.completed_steps()), fh)
         os.replace(tmp, out)
 
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    if "RANK" in os.environ:
+        recorder.trajectory.rank = rank
+
     def die(step: int) -> None:
         save()
-        (run_dir / "killpoint").write_text(f"{os.getpid()} {step}\n")
+        _all_ranks_at_the_kill_point(run_dir, rank, world, step)
         mode = config["mode"]
-        if mode == "exception":
-            from resumecheck.engine.recorder import SimulatedCrash
-
-            raise SimulatedCrash(step)
+        if rank == 0:
+            # The runner takes the rest of the process tree down when it sees this.
+            (run_dir / "killpoint").write_text(f"{os.getpid()} {step}\n")
         if mode == "sigterm":
-            os.killpg(os.getpgid(0), signal.SIGTERM)  # every rank's handler (if any) takes over
+            os.kill(os.getpid(), signal.SIGTERM)  # each rank's handler (if any) takes over
             return
-        os.killpg(os.getpgid(0), signal.SIGKILL)
+        if mode != "exception":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if rank != 0:
+            while True:  # a crash on rank 0; the launcher tears the other ranks down
+                time.sleep(1)
+        from resumecheck.engine.recorder import SimulatedCrash
+
+        raise SimulatedCrash(step)
 
     recorder.kill = die
     if config["mode"] == "midwrite":

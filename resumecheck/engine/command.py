@@ -58,7 +58,7 @@ class CommandRunner:
             try:
                 exit_info = self._supervise(proc, spec)
             finally:
-                _kill_group(proc.pid)
+                _kill_tree(proc.pid)
                 proc.wait()
         return _collect(spec, proc.returncode, exit_info, baseline)
 
@@ -94,11 +94,15 @@ class CommandRunner:
         term_at: float | None = None
         while proc.poll() is None:
             now = time.monotonic()
-            if term_at is None and self.mode == "sigterm" and marker.exists():
-                term_at = now
+            if term_at is None and marker.exists():
+                if self.mode == "sigterm":
+                    term_at = now
+                    _signal_tree(proc.pid, signal.SIGTERM)  # every rank and the launcher
+                elif self.mode != "exception":
+                    _kill_tree(proc.pid)  # a lost node: the launcher and every rank at once
             limit = deadline if term_at is None else min(deadline, term_at + self.grace)
             if now >= limit:
-                _kill_group(proc.pid)
+                _kill_tree(proc.pid)
                 proc.wait()
                 if term_at is not None and limit < deadline:
                     return f"still running {self.grace:g} s after SIGTERM; SIGKILLed"
@@ -111,9 +115,33 @@ class CommandRunner:
         return f"exited {how}"
 
 
-def _kill_group(pgid: int) -> None:
+def _kill_tree(root: int) -> None:
+    """SIGKILL the command, everything it started, and its session's process group."""
+    _signal_tree(root, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(root, signal.SIGKILL)
+
+
+def _signal_tree(root: int, sig: signal.Signals) -> None:
+    """Signal ``root`` and its descendants (launchers put ranks in sessions of their own)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    todo, tree = [root], []
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
 
 
 def _run_tmp(spec: RunSpec) -> Path:
@@ -143,7 +171,11 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
             why = "never imported torch" if code == 0 else f"exited {exit_info} before torch"
             trajectory.error = RunError("NotObserved", f"the command {why}", tail, False)
     else:
-        trajectory, baseline, completed = max(stepped, key=lambda o: len(o[0].steps))
+        # Rank 0 (or the only process that trained) speaks for the run; the other ranks ride
+        # along and are compared rank by rank.
+        stepped.sort(key=lambda o: (o[0].rank or 0, -len(o[0].steps)))
+        trajectory, baseline, completed = stepped[0]
+        trajectory.ranks = [o[0] for o in stepped[1:] if o[0].rank is not None]
     trajectory.exit_info = exit_info
     trajectory.output_tail = tail
     if trajectory.error is None and not killed and code != 0:

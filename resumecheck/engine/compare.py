@@ -8,6 +8,7 @@ state. A restored RNG difference is a cause only once something observable diffe
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -243,6 +244,19 @@ def first_difference(
 
 # -- judging a kill plan ------------------------------------------------------------------
 def judge_control(ref: Trajectory, control: Trajectory) -> Divergence | None:
+    """Two uninterrupted runs, rank by rank for a distributed job."""
+    found = _judge_control(ref, control)
+    for other in ref.ranks:
+        if found is not None:
+            break
+        r = other.rank or 0
+        found = _judge_control(other, rank_view(control, r))
+        if found is not None:
+            found = dataclasses.replace(found, detail=f"rank {r}: {found.detail}")
+    return found
+
+
+def _judge_control(ref: Trajectory, control: Trajectory) -> Divergence | None:
     if control.error is not None:
         detail = (
             f"the second uninterrupted run raised {control.error.type}: {control.error.message}"
@@ -277,6 +291,50 @@ def judge_plan(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segmen
     if len(segments) < len(plan) + 1:
         verdict.divergence = _no_checkpoint(plan, segments[-1])
     return verdict
+
+
+def judge_ranks(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segment]) -> Verdict:
+    """Judge a plan rank by rank (distributed jobs); the earliest divergence names its rank."""
+    verdict = judge_plan(ref, plan, segments)
+    if not ref.ranks:
+        return verdict
+    found: list[tuple[int, Divergence]] = []
+    if verdict.divergence is not None:
+        found.append((ref.rank or 0, verdict.divergence))
+    for other in ref.ranks:
+        r = other.rank or 0
+        ranked = [dataclasses.replace(s, trajectory=rank_view(s.trajectory, r)) for s in segments]
+        got = judge_plan(other, plan, ranked)
+        verdict.warnings += [w for w in got.warnings if w not in verdict.warnings]
+        if got.divergence is not None:
+            found.append((r, got.divergence))
+    if not found:
+        return verdict
+    rank, first = min(found, key=lambda f: (f[1].step if f[1].step is not None else -1, f[0]))
+    others = sorted(r for r, _ in found if r != rank)
+    total = 1 + len(ref.ranks)
+    agree = (
+        f"ranks {', '.join(map(str, others))} diverge too" if others else "the other ranks agree"
+    )
+    if len(found) == total:
+        agree = "every rank diverges"
+    verdict.divergence = dataclasses.replace(first, detail=f"rank {rank}: {first.detail} ({agree})")
+    return verdict
+
+
+def rank_view(trajectory: Trajectory, rank: int) -> Trajectory:
+    """What one rank recorded in a run (the run's own error and exit stand for every rank)."""
+    if (trajectory.rank or 0) == rank:
+        return trajectory
+    for other in trajectory.ranks:
+        if other.rank == rank:
+            other.error = other.error or trajectory.error
+            other.exit_info, other.output_tail = trajectory.exit_info, trajectory.output_tail
+            other.checkpoints = other.checkpoints or trajectory.checkpoints
+            return other
+    empty = Trajectory(error=trajectory.error, killed_at=trajectory.killed_at)
+    empty.checkpoints, empty.exit_info = trajectory.checkpoints, trajectory.exit_info
+    return empty
 
 
 def _judge_fresh(ref: Trajectory, plan: tuple[int, ...], seg: Segment) -> Divergence | None:
@@ -463,6 +521,17 @@ class _ResumeJudge:
         detail = _step_detail(primary, diff, self.rng)
         if primary is Kind.DATA_ORDER:
             detail += _batch_origin(self.ref, rec, diff.step)
+            total = self.c + len(self.traj.steps)
+            if self.last and total != self.n and self.traj.error is None:
+                # The data went back (or ahead) with the run's own progress: a program that
+                # repeats or skips steps, as its total step count shows.
+                more = "more" if total > self.n else "fewer"
+                rows = [f"total optimizer steps {total}, reference {self.n}", *rows]
+                detail = (
+                    f"the resumed run makes {abs(total - self.n)} {more} optimizer steps than "
+                    f"the uninterrupted one{_batch_origin(self.ref, rec, diff.step)}"
+                )
+                primary = Kind.PROGRESS
         return self._divergence(primary, diff.step, detail, rows, others)
 
     def _end(self) -> Divergence | None:

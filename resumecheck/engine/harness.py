@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_plan
+from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
 from resumecheck.engine.recorder import newest_checkpoint
 from resumecheck.engine.report import Divergence, Report
@@ -144,7 +144,7 @@ class CheckSession:
         if plan not in self._tried:
             check_range([plan], self.steps, self.job.label)
             segments = _run_plan(self.runner, self.job, plan, self.workdir)
-            self._tried[plan] = judge_plan(self.reference, plan, segments)
+            self._tried[plan] = judge_ranks(self.reference, plan, segments)
         return self._tried[plan]
 
     def close(self) -> None:

@@ -66,6 +66,8 @@ class Trajectory:
     output_tail: str = ""
     exit_info: str = ""
     written: list[str] = field(default_factory=list)  # files a script wrote (ScriptJob)
+    rank: int | None = None  # the distributed rank that recorded this, when launched as one
+    ranks: list[Trajectory] = field(default_factory=list)  # the other ranks' trajectories
 
     @property
     def restored(self) -> Snapshot | None:

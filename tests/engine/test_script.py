@@ -59,7 +59,7 @@ def test_bad_script_jobs_are_usage_errors(tmp_path: Path) -> None:
         rc.ScriptJob("python t.py", cwd=tmp_path / "missing")
 
 
-@pytest.mark.parametrize("mode", ["exception", "sigkill", "midwrite"])
+@pytest.mark.parametrize("mode", ["exception", "sigkill", "sigterm", "midwrite"])
 def test_an_exact_script_passes_in_every_mode(tmp_path: Path, mode: str) -> None:
     job = rc.ScriptJob(
         [sys.executable, OFFSETS, "--out_dir={checkpoint_dir}", "--save_rng"],
@@ -243,3 +243,43 @@ def test_cli_run_checks_a_command_and_prints_its_replay(
 def test_cli_run_without_a_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--kills", "3"]) == 2
     assert "no command to check" in capsys.readouterr().err
+
+
+def test_the_pytest_fixture_checks_a_script_job(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_scripts=f"""
+        import sys
+        import resumecheck as rc
+
+        def test_offsets(resumecheck):
+            resumecheck.check(rc.ScriptJob(
+                [sys.executable, {OFFSETS!r}, "--out_dir={{checkpoint_dir}}"],
+                resume="--init_from=resume",
+            ))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "--resumecheck", "--resumecheck-kill-steps=9", "-p", "no:cacheprovider", timeout=300
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*DATA_ORDER at step 9*fed step 1's batch at step 9*",
+            "*reproduce: pytest 'test_scripts.py::test_offsets' --resumecheck "
+            "--resumecheck-kill-steps=9*",
+        ]
+    )
+
+
+def test_torchrun_ranks_are_killed_together_and_leave_nothing(tmp_path: Path) -> None:
+    from scenarios import broken_script_ddp_tutorial
+
+    marker = uuid.uuid4().hex
+    job = broken_script_ddp_tutorial.job()
+    job = rc.ScriptJob(job.command, env={"RESUMECHECK_TEST_MARKER": marker})
+    report = check(job, [8], tmp_path)
+    div = report.divergences[0]
+    assert div.kind is Kind.PROGRESS, str(report)
+    assert div.detail.startswith("rank 0: ")
+    assert "fed step 5's batch at step 9" in div.detail
+    assert _processes_with(marker) == []
