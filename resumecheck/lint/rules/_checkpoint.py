@@ -8,13 +8,11 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from resumecheck.lint.prefilter import SAVE, torch_io
 from resumecheck.lint.facts import CallInfo, FileFacts, dotted, referenced_names, walk
 
 TORCH_SAVE = frozenset({"torch.save"})
 TORCH_LOAD = frozenset({"torch.load"})
-# `torch.save`/`th.save` contain ".save"; a bare `save` must come from `from torch import`.
-SAVE_WORD = re.compile(r"\.\s*save\b|from\s+torch\b[^;]*?\bsave\b", re.DOTALL)
-LOAD_WORD = re.compile(r"\.\s*load\b|from\s+torch\b[^;]*?\bload\b", re.DOTALL)
 
 
 @dataclass(eq=False)
@@ -39,7 +37,7 @@ class SavedDict:
 
 def might_save(source: str) -> bool:
     """Cheap test for a module that may call ``torch.save``."""
-    return "torch" in source and SAVE_WORD.search(source) is not None
+    return SAVE in torch_io(source)
 
 
 def saved_dicts(facts: FileFacts) -> Iterator[SavedDict]:

@@ -8,7 +8,8 @@ import libcst as cst
 
 from resumecheck.lint.facts import FileFacts, has_star_kwargs, keyword, positional_count
 from resumecheck.lint.rule import AppendKeyword, Finding, Fix, Rule
-from resumecheck.lint.rules._checkpoint import LOAD_WORD, TORCH_LOAD
+from resumecheck.lint.prefilter import LOAD, torch_io
+from resumecheck.lint.rules._checkpoint import TORCH_LOAD
 
 
 class TorchLoadWithoutWeightsOnly(Rule):
@@ -54,7 +55,7 @@ class TorchLoadWithoutWeightsOnly(Rule):
     )
 
     def might_match(self, source: str) -> bool:
-        return "torch" in source and LOAD_WORD.search(source) is not None
+        return LOAD in torch_io(source)
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         for call in facts.calls:
