@@ -22,6 +22,16 @@ def _codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got {value!r}")
+    return jobs
+
+
 def add_lint_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``resumecheck lint`` options."""
     parser.add_argument("paths", nargs="*", metavar="PATH", help="Files or folders (default: .)")
@@ -57,6 +67,14 @@ def add_lint_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--isolated", action="store_true", help="Ignore every pyproject.toml configuration"
+    )
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="Read the source from stdin and report it as NAME (also: PATH '-')",
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=_jobs, metavar="N", help="Worker processes (default: all cores)"
     )
 
 

@@ -22,16 +22,17 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from resumecheck.lint import notebook
 from resumecheck.lint.facts import FileFacts
 from resumecheck.lint.fix import apply_edits
-from resumecheck.lint.rule import Edit, Finding, Rule, Violation, suppressed
+from resumecheck.lint.rule import Edit, Finding, Rule, Violation, file_noqa, suppressed
 from resumecheck.lint.rules import RULES_BY_CODE
 
 FixMode = Literal["none", "safe", "unsafe"]
 
-MAX_BYTES = 4 * 1024 * 1024
 MAX_FIX_ROUNDS = 8
 PARALLEL_MIN_FILES = 24
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 SKIP_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".eggs", "__pycache__",
@@ -64,6 +65,7 @@ class FileResult:
     fixed: int = 0
     diff: str = ""
     parsed: bool = False
+    source: str | None = None  # the fixed text, kept for stdin
 
 
 @lru_cache(maxsize=64)
@@ -77,6 +79,11 @@ def lint_source(
 ) -> SourceResult:
     """Check ``source`` (and apply fixes when ``fix`` allows); raise FileCheckError."""
     active = list(rules if rules is not None else make_rules(frozenset(RULES_BY_CODE)))
+    skipped = file_noqa(source)
+    if skipped is not None:
+        if not skipped:
+            return SourceResult([], source)
+        active = [r for r in active if not any(r.code.startswith(c) for c in skipped)]
     lines = source.splitlines()
     fixed = 0
     for _ in range(MAX_FIX_ROUNDS):
@@ -180,21 +187,24 @@ def _violation(path: str, f: Finding, r: CodeRange) -> Violation:
 def read_source(path: str) -> tuple[str, str]:
     """Read and decode ``path`` (PEP 263 aware); return (text, encoding)."""
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            raise FileCheckError(f"file too large: {size} bytes, limit {MAX_BYTES}")
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
         raise FileCheckError(exc.strerror or str(exc)) from exc
+    return decode(data)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode source bytes (PEP 263 aware); a UTF-8 BOM is dropped from the text and kept in
+    the encoding (``utf-8-sig``), so a fixed file is written back with it."""
     try:
         encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
         text = data.decode(encoding)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         raise FileCheckError(f"cannot decode: {exc}") from exc
-    if encoding == "utf-8-sig":
-        encoding = "utf-8"
-        text = text.lstrip("\ufeff")
+    if encoding == "utf-8-sig" or text.startswith("\ufeff"):
+        encoding = "utf-8-sig"
+        text = text[1:] if text.startswith("\ufeff") else text
     if "\x00" in text:
         raise FileCheckError("file contains NUL bytes")
     return text, encoding
@@ -202,10 +212,24 @@ def read_source(path: str) -> tuple[str, str]:
 
 def check_file(path: str, codes: frozenset[str], fix: FixMode, write: bool) -> FileResult:
     """Check one file; with ``fix`` build the fixed text, and write it when ``write``."""
-    result = FileResult(path)
     try:
         text, encoding = read_source(path)
-        rules = make_rules(codes)
+    except FileCheckError as exc:
+        return FileResult(path, error=str(exc))
+    result = check_text(text, path, codes, fix)
+    if write and result.source is not None and result.error is None:
+        write_atomic(path, result.source, encoding)
+    return result
+
+
+def check_text(text: str, path: str, codes: frozenset[str], fix: FixMode) -> FileResult:
+    """Check ``text`` as the file ``path`` (a notebook when it ends in ``.ipynb``); writes
+    nothing: a changed text is in ``source``, its diff in ``diff``."""
+    result = FileResult(path)
+    rules = make_rules(codes)
+    try:
+        if path.endswith(".ipynb"):
+            return _check_notebook(result, text, rules, fix)
         result.parsed = any(r.might_match(text) for r in rules)
         outcome = lint_source(text, path, rules, fix)
     except FileCheckError as exc:
@@ -217,16 +241,57 @@ def check_file(path: str, codes: frozenset[str], fix: FixMode, write: bool) -> F
     result.violations = outcome.violations
     if outcome.source != text:
         result.fixed = outcome.fixed
-        result.diff = "".join(
-            difflib.unified_diff(
-                text.splitlines(keepends=True),
-                outcome.source.splitlines(keepends=True),
-                fromfile=_diff_name("a", path),
-                tofile=_diff_name("b", path),
-            )
+        result.source = outcome.source
+        result.diff = _diff(text, outcome.source, path, path)
+    return result
+
+
+def _diff(before: str, after: str, old: str, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=_diff_name("a", old),
+            tofile=_diff_name("b", new),
         )
-        if write:
-            write_atomic(path, outcome.source, encoding)
+    )
+
+
+def _check_notebook(
+    result: FileResult, text: str, rules: Sequence[Rule], fix: FixMode
+) -> FileResult:
+    path = result.path
+    try:
+        nb = notebook.read(text)
+    except notebook.NotebookError as exc:
+        raise FileCheckError(str(exc)) from exc
+    if nb.errors:
+        result.error = "; ".join(nb.errors)
+    result.parsed = any(r.might_match(nb.source) for r in rules)
+    try:
+        outcome = lint_source(nb.source, path, rules, fix)
+    except FileCheckError as exc:
+        result.error = str(exc)
+        return result
+    for v in outcome.violations:
+        cell, line = nb.place(v.line)
+        _, end_line = nb.place(v.end_line)
+        result.violations.append(
+            Violation(
+                v.path, line, v.column, end_line, v.end_column, v.code, v.message,
+                v.fix, v.fix_description, cell,
+            )  # fmt: skip
+        )
+    if outcome.source != nb.source:
+        changed = notebook.split(nb, outcome.source)
+        if changed:
+            old = {c.number: c.text for c in nb.cells}
+            result.fixed = outcome.fixed
+            result.diff = "".join(
+                _diff(old[n], changed[n], f"{path}:cell {n}", f"{path}:cell {n}")
+                for n in sorted(changed)
+            )
+            result.source = notebook.write(nb, changed)
     return result
 
 
@@ -254,7 +319,8 @@ def write_atomic(path: str, text: str, encoding: str) -> None:
 def iter_python_files(
     paths: Iterable[str], excluded: Iterable[str] = ()
 ) -> Iterator[tuple[str, str | None]]:
-    """Yield (path, error) for the Python files under ``paths``, skipping excluded folders.
+    """Yield (path, error) for the Python files and notebooks under ``paths``, skipping
+    excluded folders.
 
     A path given explicitly is always checked; ``excluded`` globs apply to what a folder
     walk finds (matched against the path and its name).
@@ -281,7 +347,7 @@ def _walk(root: str, patterns: tuple[str, ...]) -> Iterator[tuple[str, str | Non
         )
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if name.endswith(".py") and not _excluded(path, patterns):
+            if name.endswith(SOURCE_SUFFIXES) and not _excluded(path, patterns):
                 yield path, None
 
 

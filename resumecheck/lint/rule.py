@@ -87,6 +87,7 @@ class Violation:
     message: str
     fix: Applicability | None = None
     fix_description: str | None = None
+    cell: int | None = None  # a notebook's code cell (from 1); ``line`` is then in the cell
 
 
 class Rule:
@@ -124,6 +125,37 @@ class Rule:
     def finding(self, node: cst.CSTNode, message: str = "", fix: Fix | None = None) -> Finding:
         """A finding of this rule at ``node`` (``message`` defaults to the rule's)."""
         return Finding(self.code, node, message or self.message, fix)
+
+
+# `# resumecheck: noqa` on a line of its own skips the file; with codes, only those codes.
+FILE_NOQA = re.compile(
+    r"^[ \t]*\#[ \t]*resumecheck[ \t]*:[ \t]*noqa"
+    r"(?:[ \t]*:[ \t]*(?P<codes>[A-Za-z]+[0-9]*(?:[ \t,]+[A-Za-z]+[0-9]*)*))?[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def file_noqa(source: str) -> frozenset[str] | None:
+    """Codes a file-level ``# resumecheck: noqa`` suppresses: None if none, empty for all.
+
+    >>> file_noqa("# resumecheck: noqa\nx = 1\n")
+    frozenset()
+    >>> sorted(file_noqa("x = 1\n# resumecheck: noqa: RC101, RC3\n") or [])
+    ['RC101', 'RC3']
+    >>> file_noqa("x = 1  # resumecheck: noqa\n") is None
+    True
+    """
+    if "noqa" not in source:
+        return None
+    everything: set[str] = set()
+    found = False
+    for m in FILE_NOQA.finditer(source):
+        found = True
+        codes = m.group("codes")
+        if not codes:
+            return frozenset()
+        everything.update(c.upper() for c in re.split(r"[\s,]+", codes) if c)
+    return frozenset(everything) if found else None
 
 
 def noqa_codes(line: str) -> frozenset[str] | None:

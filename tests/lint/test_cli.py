@@ -68,6 +68,7 @@ def test_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert item == {
         "path": "bad.py",
+        "cell": None,
         "line": 2,
         "column": 30,
         "end_line": 2,
@@ -191,18 +192,16 @@ def test_unsafe_fix_only_with_flag(project: Path, capsys: pytest.CaptureFixture[
 
 
 def test_unparsable_files_do_not_stop_the_run(
-    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (project / "syntax.py").write_text("import torch\ntorch.load(\n")
     (project / "latin.py").write_bytes(b"import torch\nx = '\xff'\n")
     (project / "loop.py").symlink_to(project / "loop.py")
-    (project / "huge.py").write_text("import torch\n" + "x = 1\n" * 100)
-    monkeypatch.setattr(engine, "MAX_BYTES", 500)
     code, out, _ = lint(capsys)
     assert code == 2
     errors = [line for line in out.splitlines() if ": ERROR: cannot parse (" in line]
     assert sorted(e.split(":")[0] for e in errors) == [
-        "./huge.py", "./latin.py", "./loop.py", "./syntax.py"
+        "./latin.py", "./loop.py", "./syntax.py"
     ]  # fmt: skip
     assert "RC101" in out  # the other files were still checked
 
