@@ -278,8 +278,16 @@ def _check_notebook(
         _, end_line = nb.place(v.end_line)
         result.violations.append(
             Violation(
-                v.path, line, v.column, end_line, v.end_column, v.code, v.message,
-                v.fix, v.fix_description, cell,
+                v.path,
+                line,
+                v.column,
+                end_line,
+                v.end_column,
+                v.code,
+                v.message,
+                v.fix,
+                v.fix_description,
+                cell,
             )  # fmt: skip
         )
     if outcome.source != nb.source:

@@ -28,9 +28,7 @@ def where(v: Violation) -> str:
 
 def text(violations: Sequence[Violation], unsafe: bool = False) -> str:
     """``path:line:col: CODE message`` lines."""
-    return "".join(
-        f"{where(v)}: {v.code} {v.message}{fix_marker(v, unsafe)}\n" for v in violations
-    )
+    return "".join(f"{where(v)}: {v.code} {v.message}{fix_marker(v, unsafe)}\n" for v in violations)
 
 
 def statistics(violations: Sequence[Violation], rules: dict[str, type[Rule]]) -> str:

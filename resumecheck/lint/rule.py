@@ -52,7 +52,16 @@ class AppendKeyword:
     value: cst.BaseExpression
 
 
-Edit = RenameKeyword | RemoveArg | AppendKeyword
+@dataclass(frozen=True, slots=True)
+class ReplaceArg:
+    """Replace ``arg`` of ``call`` in place by ``keyword=value`` arguments, in order."""
+
+    call: cst.Call
+    arg: cst.Arg
+    keywords: tuple[tuple[str, cst.BaseExpression], ...]
+
+
+Edit = RenameKeyword | RemoveArg | AppendKeyword | ReplaceArg
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,17 +63,20 @@ def _saved(facts: FileFacts, call: CallInfo) -> SavedDict | None:
         return None
     scope = call.site.scope
     bound = [a for a in facts.assigns if a.site.scope is scope and name in a.targets]
-    plain = [a for a in bound if not a.subscript]
-    if len(plain) != 1 or not isinstance(plain[0].value, cst.Dict):
+    # The name may be bound more than once (`checkpoint = torch.load(...)` to resume, later
+    # `checkpoint = {...}` to save): what is saved is the last binding before the save.
+    before = [a for a in bound if not a.subscript and a.site.order < call.site.order]
+    if not before or not isinstance(before[-1].value, cst.Dict):
         return None
-    _add_dict(facts, out, plain[0].value)
+    start = before[-1].site.order
+    _add_dict(facts, out, before[-1].value)
     for a in bound:
-        if a.subscript:
+        if a.subscript and start < a.site.order < call.site.order:
             out.values.append(a.value)
             out.names |= referenced_names(a.value)
             out.text += " " + facts.code(a.value)
     for c in facts.calls:
-        if c.func == f"{name}.update" and c.site.scope is scope:
+        if c.func == f"{name}.update" and c.site.scope is scope and c.site.order > start:
             for arg in c.node.args:
                 out.values.append(arg.value)
                 out.names |= referenced_names(arg.value)
