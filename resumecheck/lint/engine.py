@@ -247,13 +247,16 @@ def check_text(text: str, path: str, codes: frozenset[str], fix: FixMode) -> Fil
 
 
 def _diff(before: str, after: str, old: str, new: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=_diff_name("a", old),
+        tofile=_diff_name("b", new),
+    )
+    # As diff(1) and git write a last line without a newline (notebook cells end so).
     return "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            fromfile=_diff_name("a", old),
-            tofile=_diff_name("b", new),
-        )
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        for line in lines
     )
 
 
