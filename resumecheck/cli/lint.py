@@ -81,6 +81,11 @@ def add_lint_arguments(parser: argparse.ArgumentParser) -> None:
 def add_rules_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``resumecheck rules`` arguments."""
     parser.add_argument("code", nargs="?", metavar="CODE", help="Explain one rule, e.g. RC101")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="Print the catalogue as Markdown (the generated part of docs/lint.md)",
+    )
 
 
 def run_lint(args: argparse.Namespace) -> int:
@@ -102,6 +107,15 @@ def run_rules(args: argparse.Namespace) -> int:
 
     code = (getattr(args, "code", None) or "").upper()
     out: TextIO = sys.stdout
+    if getattr(args, "markdown", False):
+        from resumecheck.lint.catalogue import markdown
+
+        selected = [RULES_BY_CODE[code]] if code in RULES_BY_CODE else list(ALL_RULES)
+        if code and code not in RULES_BY_CODE:
+            print(f"resumecheck rules: error: unknown rule {code!r}", file=sys.stderr)
+            return EXIT_ERROR
+        out.write(markdown(selected))
+        return EXIT_CLEAN
     if not code:
         for rule in ALL_RULES:
             state = "on " if rule.default else "off"

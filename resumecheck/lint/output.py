@@ -6,10 +6,12 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
+from resumecheck.lint.catalogue import rule_anchor
 from resumecheck.lint.rule import Rule, Violation
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-HELP_URI = "https://github.com/resumecheck/resumecheck/blob/main/docs/lint.md#{code}"
+# The rule's section in docs/lint.md (generated from the rules, so the anchor exists).
+HELP_URI = "https://github.com/resumecheck/resumecheck/blob/main/docs/lint.md#{anchor}"
 TOOL_VERSION = "0.1.0"
 
 
@@ -103,7 +105,7 @@ def _sarif_rule(rule: type[Rule]) -> dict[str, object]:
         "shortDescription": {"text": rule.message},
         "fullDescription": {"text": rule.explanation},
         "help": {"text": f"{rule.explanation}\n\nFix: {rule.fix_summary or 'manual'}"},
-        "helpUri": HELP_URI.format(code=rule.code.lower()),
+        "helpUri": HELP_URI.format(anchor=rule_anchor(rule)),
         "defaultConfiguration": {"level": "error" if rule.default else "warning"},
         "properties": {"tags": ["resume", "checkpoint"], "versions": rule.versions},
     }

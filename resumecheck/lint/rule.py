@@ -121,6 +121,11 @@ class Rule:
     FIXES: ClassVar[tuple[tuple[str, str], ...]] = ()
     UNSAFE_FIXES: ClassVar[tuple[tuple[str, str], ...]] = ()
 
+    @classmethod
+    def details(cls) -> str:
+        """Extra Markdown for the rule's section in docs/lint.md (a table, say)."""
+        return ""
+
     def might_match(self, source: str) -> bool:
         """Cheap text test: False only when the rule cannot flag anything in ``source``."""
         if self.lightning and "lightning" not in source:

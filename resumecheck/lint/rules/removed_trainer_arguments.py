@@ -193,6 +193,14 @@ class RemovedTrainerArguments(Rule):
         ),
     )
 
+    @classmethod
+    def details(cls) -> str:
+        rows = ["| Argument | Removed in | Instead |", "|---|---|---|"]
+        for owner, table in (("Trainer", TRAINER), ("ModelCheckpoint", CHECKPOINT)):
+            for name, removed in table.items():
+                rows.append(f"| `{owner}({name}=)` | {removed.version} | {removed.advice} |")
+        return "\n".join(rows)
+
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         for call in trainer_calls(facts):
             yield from self._call(facts, call, "Trainer", TRAINER)
