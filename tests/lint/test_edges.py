@@ -133,12 +133,15 @@ def test_pyi_files_are_walked(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("import torch\ntorch.save(x, p)\n", {"save"}),
-        ("import torch as th\nth . save(\n x, p)\n", {"save"}),
+        ("import torch\ntorch.save({'model': m}, p)\n", {"save"}),
+        ("import torch as th\nth . save(\n {}, p)\n", {"save"}),
+        ("import torch\nstate = {}\ntorch.save(state, p)\n", {"save"}),
+        ("import torch\nself.state = {'a': 1}\ntorch.save(obj=self.state, f=p)\n", {"save"}),
+        ("import torch\nfor i in x:\n    torch.save(model, p)\n", {"save"}),
         ("import torch\nth = torch\nt2 = th\nt2.load(p)\n", {"load"}),
-        ("from torch import save as s, load\ns(x, p)\nload(p)\n", {"save", "load"}),
+        ("from torch import save as s, load\ns({}, p)\nload(p)\n", {"save", "load"}),
         ("from torch import (\n    load,\n)\nload(p)\n", {"load"}),
-        ("import torch\nsave = torch.save\nsave(x, p)\n", {"save"}),
+        ("import torch\nsave = torch.save\nwhile True:\n    save(x, p)\n", {"save"}),
         ("import torch\nfn = torch.load\nfn(p)\n", {"load"}),
         ("import torch\ndef f(torch):\n    torch.load(p)\n", {"load"}),
         # Nothing that can match: no parse.
@@ -146,6 +149,9 @@ def test_pyi_files_are_walked(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         ("import torch\ntorch.load(p, weights_only=True)\n", set()),
         ("import torch\ntorch.load(p, **kw)\ntorch.jit.save(m, p)\n", set()),
         ("import numpy as np\nnp.save(p, a)\n", set()),
+        # A torch.save of a tensor or module outside a loop: no checkpoint rule applies.
+        ("import torch\ntorch.save(model, p)\ndef f():\n    torch.save(t, p)\n", set()),
+        ("import torch\nfor i in x:\n    def f():\n        torch.save(t, p)\n", set()),
     ],
 )
 def test_prefilter(source: str, expected: set[str]) -> None:
