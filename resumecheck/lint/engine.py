@@ -20,10 +20,10 @@ from io import BytesIO
 from typing import Literal
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from resumecheck.lint import notebook
-from resumecheck.lint.facts import FileFacts
+from resumecheck.lint.facts import FileFacts, walk
 from resumecheck.lint.fix import apply_edits
 from resumecheck.lint.rule import Edit, Finding, Rule, Violation, file_noqa, suppressed
 from resumecheck.lint.rules import RULES_BY_CODE
@@ -53,6 +53,7 @@ class SourceResult:
     violations: list[Violation]
     source: str
     fixed: int = 0
+    parsed: bool = False
 
 
 @dataclass(slots=True)
@@ -86,8 +87,10 @@ def lint_source(
         active = [r for r in active if not any(r.code.startswith(c) for c in skipped)]
     lines = source.splitlines()
     fixed = 0
+    parsed = False
     for _ in range(MAX_FIX_ROUNDS):
         module, placed = _analyse(source, path, active)
+        parsed = parsed or module is not None
         placed = [(f, r) for f, r in placed if not _noqa(f.code, r, lines)]
         edits, count = _edits(placed, fix)
         if module is None or not edits:
@@ -97,7 +100,7 @@ def lint_source(
             break
         source, lines = new, new.splitlines()
         fixed += count
-    return SourceResult([_violation(path, f, r) for f, r in placed], source, fixed)
+    return SourceResult([_violation(path, f, r) for f, r in placed], source, fixed, parsed)
 
 
 def _analyse(
@@ -118,17 +121,54 @@ def _analyse(
     findings = [f for rule in active for f in rule.check(facts)]
     if not findings:
         return module, []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = _positions(module, [f.node for f in findings])
     seen: set[tuple[str, int, int]] = set()
     placed: list[tuple[Finding, CodeRange]] = []
     for f in findings:
-        r = positions[f.node]
+        r = positions[id(f.node)]
         key = (f.code, r.start.line, r.start.column)
         if key not in seen:
             seen.add(key)
             placed.append((f, r))
     placed.sort(key=lambda fr: (fr[1].start.line, fr[1].start.column, fr[0].code))
     return module, placed
+
+
+def _positions(module: cst.Module, nodes: list[cst.CSTNode]) -> dict[int, CodeRange]:
+    """Positions of ``nodes``, computed only inside the top-level statements holding them.
+
+    Position metadata costs ten times a plain code generation of the module, so the
+    statements before are only generated (to count their lines) and positions are resolved
+    on a one-statement module, then shifted.
+    """
+    wanted = {id(n) for n in nodes}
+    out: dict[int, CodeRange] = {}
+    line = 1 + sum(module.code_for_node(e).count("\n") for e in module.header)
+    for stmt in module.body:
+        found = wanted & {id(n) for n in walk(stmt)}
+        if found:
+            single = cst.Module(
+                body=[stmt],
+                header=[],
+                footer=[],
+                default_indent=module.default_indent,
+                default_newline=module.default_newline,
+            )
+            ranges = MetadataWrapper(single, unsafe_skip_copy=True).resolve(PositionProvider)
+            for node, r in ranges.items():
+                if id(node) in found:
+                    out[id(node)] = CodeRange(
+                        CodePosition(r.start.line + line - 1, r.start.column),
+                        CodePosition(r.end.line + line - 1, r.end.column),
+                    )
+            wanted -= found
+            if not wanted:
+                break
+        line += module.code_for_node(stmt).count("\n")
+    if wanted:  # not under a statement: resolve the whole module
+        ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        out.update({id(n): r for n, r in ranges.items() if id(n) in wanted})
+    return out
 
 
 def _noqa(code: str, where: CodeRange, lines: list[str]) -> bool:
@@ -230,8 +270,8 @@ def check_text(text: str, path: str, codes: frozenset[str], fix: FixMode) -> Fil
     try:
         if path.endswith(".ipynb"):
             return _check_notebook(result, text, rules, fix)
-        result.parsed = any(r.might_match(text) for r in rules)
         outcome = lint_source(text, path, rules, fix)
+        result.parsed = outcome.parsed
     except FileCheckError as exc:
         result.error = str(exc)
         return result
@@ -270,12 +310,12 @@ def _check_notebook(
         raise FileCheckError(str(exc)) from exc
     if nb.errors:
         result.error = "; ".join(nb.errors)
-    result.parsed = any(r.might_match(nb.source) for r in rules)
     try:
         outcome = lint_source(nb.source, path, rules, fix)
     except FileCheckError as exc:
         result.error = str(exc)
         return result
+    result.parsed = outcome.parsed
     for v in outcome.violations:
         cell, line = nb.place(v.line)
         _, end_line = nb.place(v.end_line)

@@ -79,8 +79,13 @@ def _alias_of(source: str, name: str, modules: set[str], depth: int = 0) -> bool
     """``name = torch`` (or an alias of an alias) somewhere in ``source``."""
     if depth > 3:
         return False
-    pattern = rf"^[ \t]*{re.escape(name)}[ \t]*=[ \t]*(\w+)[ \t]*(?:#.*)?$"
-    for value in re.findall(pattern, source, re.M):
+    # Starts with the literal name (fast to search); the match must begin its line.
+    pattern = rf"(?<![\w.]){re.escape(name)}[ \t]*=[ \t]*(\w+)[ \t]*(?:#[^\n]*)?$"
+    for m in re.finditer(pattern, source, re.M):
+        start = source.rfind("\n", 0, m.start()) + 1
+        if source[start : m.start()].strip(" \t"):
+            continue
+        value = m.group(1)
         if value in modules or (value != name and _alias_of(source, value, modules, depth + 1)):
             return True
     return False
