@@ -295,8 +295,7 @@ def _diff(before: str, after: str, old: str, new: str) -> str:
     )
     # As diff(1) and git write a last line without a newline (notebook cells end so).
     return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-        for line in lines
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
 
 
@@ -331,7 +330,7 @@ def _check_notebook(
                 v.fix,
                 v.fix_description,
                 cell,
-            )  # fmt: skip
+            )
         )
     if outcome.source != nb.source:
         changed = notebook.split(nb, outcome.source)

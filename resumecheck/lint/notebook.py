@@ -7,7 +7,7 @@ that is not Python (``%magic``, ``!shell``, ``x = !cmd``, ``obj?``) is masked li
 reported; a cell that is a non-Python cell magic (``%%bash``) is left out. Fixes are made on the
 joined module, split back into cells at the markers, the masked lines restored, and only the
 ``source`` of changed cells is replaced: outputs, metadata and key order stay as they were.
-Cells are numbered among code cells from 1, as "Run all" numbers them and as ruff reports them.
+Cells are numbered from 1 in notebook order, markdown cells included, as ruff reports them.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class NotebookError(Exception):
 
 @dataclass(slots=True)
 class Cell:
-    """One code cell: its index in ``cells``, its number among code cells, its text."""
+    """One code cell: its index in ``cells``, its number (index + 1), its text."""
 
     index: int
     number: int
@@ -80,7 +80,7 @@ def read(raw: str) -> Notebook:
             continue
         source = cell.get("source", "")
         text = "".join(source) if isinstance(source, list) else str(source)
-        cells.append(Cell(i, len(cells) + 1, text))
+        cells.append(Cell(i, i + 1, text))
     nb = Notebook(data, raw, cells)
     _join(nb)
     return nb

@@ -63,9 +63,9 @@ def _words(source: str) -> frozenset[str]:
     for names in FROM_TORCH.findall(source):
         for part in names.strip("()").split(","):
             bits = part.split()
-            if bits and bits[0] in (SAVE, LOAD) and bits[0] not in found:
-                if re.search(rf"(?<!\w){re.escape(bits[-1])}\s*\(", source):
-                    found.add(bits[0])
+            called = bits and re.search(rf"(?<!\w){re.escape(bits[-1])}\s*\(", source)
+            if called and bits[0] in (SAVE, LOAD):
+                found.add(bits[0])
     if len(found) < 2:
         # `save = torch.save`, a callback argument...: a use that is not a call. Let the
         # parser decide.

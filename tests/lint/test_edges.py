@@ -62,7 +62,9 @@ def test_stdin_dash(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
     assert err == "Checked 1 file: 1 violation in 1 file (1 fixable with --fix).\n"
 
 
-def test_stdin_filename(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stdin_filename(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = _stdin(monkeypatch, capsys, RC101, "--stdin-filename", "src/train.py")
     assert code == 1
     assert out.startswith("src/train.py:2:21: RC101 ")
@@ -76,13 +78,15 @@ def test_stdin_fix_prints_the_fixed_source(
     assert "Fixed 1 violation" in err
 
 
-def test_stdin_notebook(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    nb = Path(__file__).parent / "notebooks" / "lightning1x.ipynb"
+def test_stdin_notebook(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nb = Path(__file__).parent / "fixtures" / "notebooks" / "lightning1x.ipynb"
     code, out, _ = _stdin(
         monkeypatch, capsys, nb.read_text(), "--stdin-filename", "nb.ipynb", "--select", "RC101"
     )
     assert code == 1
-    assert out.startswith("nb.ipynb:cell 6:6:5: RC101 ")
+    assert out.startswith("nb.ipynb:cell 8:6:5: RC101 ")
 
 
 def test_stdin_through_a_real_pipe(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """Jupyter notebooks: found in walks, linted cell by cell, fixed into valid notebooks.
 
-``notebooks/lightning1x.ipynb`` is a Lightning 1.x notebook with markdown cells, line and cell
-magics, shell lines, outputs (an image among them) and metadata. Goldens: the findings
-(``.txt``) and the notebook after ``--fix`` (``.fixed.ipynb``); regenerate with
+``fixtures/notebooks/lightning1x.ipynb`` is a Lightning 1.x notebook with markdown cells, line
+and cell magics, shell lines, outputs (an image among them) and metadata. Goldens: the
+findings (``.txt``) and the notebook after ``--fix`` (``.fixed.ipynb``); regenerate with
 ``RESUMECHECK_REGEN=1``.
 """
 
@@ -19,7 +19,7 @@ from resumecheck.cli import main
 from resumecheck.lint import notebook
 from resumecheck.lint.engine import check_text
 
-HERE = Path(__file__).parent / "notebooks"
+HERE = Path(__file__).parent / "fixtures" / "notebooks"
 NOTEBOOK = HERE / "lightning1x.ipynb"
 REGEN = os.environ.get("RESUMECHECK_REGEN") == "1"
 
@@ -52,7 +52,7 @@ def test_findings_per_cell(copy: Path, capsys: pytest.CaptureFixture[str]) -> No
     _compare(HERE / "lightning1x.txt", out.replace(f"nb{os.sep}lightning", "lightning"))
     assert "Checked 1 file: 5 violations" in err
     # The torch.load next to a masked `!ls` line keeps its own line and column.
-    assert "cell 5:5:13: RC301" in out
+    assert "cell 7:5:13: RC301" in out
 
 
 def test_named_notebook_is_linted_not_read_as_a_dict(
@@ -60,7 +60,7 @@ def test_named_notebook_is_linted_not_read_as_a_dict(
 ) -> None:
     code, out, _ = lint(capsys, str(copy), "--select", "RC101")
     assert code == 1
-    assert out.startswith(f"{copy}:cell 6:6:5: RC101 ")
+    assert out.startswith(f"{copy}:cell 8:6:5: RC101 ")
 
 
 def test_fix_writes_a_valid_notebook(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,7 +99,7 @@ def test_diff_names_the_cell(copy: Path, capsys: pytest.CaptureFixture[str]) -> 
     original = copy.read_bytes()
     code, out, _ = lint(capsys, str(copy), "--diff")
     assert code == 1
-    assert out.startswith(f"--- {copy}:cell 6\n+++ {copy}:cell 6\n")
+    assert out.startswith(f"--- {copy}:cell 8\n+++ {copy}:cell 8\n")
     assert "\\ No newline at end of file" in out
     assert copy.read_bytes() == original
 
@@ -140,7 +140,8 @@ def test_a_broken_cell_is_reported_and_the_others_still_linted() -> None:
         }
     )
     result = check_text(source, "old.ipynb", frozenset({"RC301"}), "none")
-    assert result.error is not None and result.error.startswith("cell 1: line 1")
+    assert result.error is not None
+    assert result.error.startswith("cell 1: line 1")
     assert [(v.cell, v.line) for v in result.violations] == [(2, 2)]
 
 

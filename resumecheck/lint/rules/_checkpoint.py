@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from resumecheck.lint.prefilter import SAVE, torch_io
 from resumecheck.lint.facts import CallInfo, FileFacts, dotted, referenced_names, walk
+from resumecheck.lint.prefilter import SAVE, torch_io
 
 TORCH_SAVE = frozenset({"torch.save"})
 TORCH_LOAD = frozenset({"torch.load"})

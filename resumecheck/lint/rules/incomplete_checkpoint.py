@@ -82,7 +82,8 @@ class IncompleteCheckpoint(Rule):
         "def train(hyp, opt, model, epochs):\n"
         "    for epoch in range(epochs):\n"
         "        opt.step = 1\n"
-        "        torch.save({'model': model.state_dict(), 'epoch': epoch, 'opt': vars(opt)}, 'x')\n",
+        "        state = {'model': model.state_dict(), 'epoch': epoch, 'opt': vars(opt)}\n"
+        "        torch.save(state, 'x')\n",
         # Reassigned name: the dict saved last is complete.
         "import torch\n"
         "scaler = torch.cuda.amp.GradScaler()\n"

@@ -50,8 +50,9 @@ class RemovedCheckpointCallbackArgument(Rule):
     )
     FIXES = (
         (
-            "import pytorch_lightning as pl\npl.Trainer(max_epochs=10, checkpoint_callback=False)\n",
-            "import pytorch_lightning as pl\npl.Trainer(max_epochs=10, enable_checkpointing=False)\n",
+            "import pytorch_lightning as pl\npl.Trainer(max_epochs=1, checkpoint_callback=False)\n",
+            "import pytorch_lightning as pl\n"
+            "pl.Trainer(max_epochs=1, enable_checkpointing=False)\n",
         ),
     )
 

@@ -36,9 +36,10 @@ class RemovedCheckpointHooks(Rule):
     explanation = (
         "Lightning 1.7 removed Callback.on_keyboard_interrupt; 1.8 removed on_hpc_save/"
         "on_hpc_load, LightningDataModule.on_save_checkpoint/on_load_checkpoint and callback "
-        "state returned from Callback.on_save_checkpoint. Such hooks are silently never called, so the state "
-        "they saved or restored is lost on resume. trainer.checkpoint_connector (and "
-        "_checkpoint_connector) is private API that was renamed and changed. Use "
+        "state returned from Callback.on_save_checkpoint. Such hooks are silently never "
+        "called, so the state they saved or restored is lost on resume. "
+        "trainer.checkpoint_connector (and _checkpoint_connector) is private API that was "
+        "renamed and changed. Use "
         "state_dict()/load_state_dict() on callbacks and datamodules, on_save_checkpoint/"
         "on_load_checkpoint on the LightningModule, on_exception for interrupts, and "
         "trainer.save_checkpoint()/fit(ckpt_path=...) for checkpoint I/O."

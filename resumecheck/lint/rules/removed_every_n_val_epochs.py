@@ -16,7 +16,8 @@ class RemovedEveryNValEpochs(Rule):
     name = "removed-every-n-val-epochs"
     message = "ModelCheckpoint(every_n_val_epochs=...) was removed: use every_n_epochs="
     explanation = (
-        "every_n_val_epochs= was deprecated for every_n_epochs= in Lightning 1.4 and removed in 1.6; "
+        "every_n_val_epochs= was deprecated for every_n_epochs= in Lightning 1.4 and removed "
+        "in 1.6; "
         "ModelCheckpoint() raises TypeError on Lightning 2.x."
     )
     versions = "pytorch_lightning >= 1.6 (removed), lightning 2.x"

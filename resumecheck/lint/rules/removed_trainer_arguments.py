@@ -189,7 +189,8 @@ class RemovedTrainerArguments(Rule):
     UNSAFE_FIXES = (
         (
             "import pytorch_lightning as pl\ntrainer = pl.Trainer(gpus=args.gpus)\n",
-            'import pytorch_lightning as pl\ntrainer = pl.Trainer(accelerator="gpu", devices=args.gpus)\n',
+            "import pytorch_lightning as pl\n"
+            'trainer = pl.Trainer(accelerator="gpu", devices=args.gpus)\n',
         ),
     )
 

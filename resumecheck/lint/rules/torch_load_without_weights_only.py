@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import libcst as cst
 
 from resumecheck.lint.facts import FileFacts, has_star_kwargs, keyword, positional_count
-from resumecheck.lint.rule import AppendKeyword, Finding, Fix, Rule
 from resumecheck.lint.prefilter import LOAD, torch_io
+from resumecheck.lint.rule import AppendKeyword, Finding, Fix, Rule
 from resumecheck.lint.rules._checkpoint import TORCH_LOAD
 
 
