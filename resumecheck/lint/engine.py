@@ -311,38 +311,51 @@ def _check_notebook(
         result.error = "; ".join(nb.errors)
     try:
         outcome = lint_source(nb.source, path, rules, fix)
+        result.parsed = outcome.parsed
+        changed: dict[int, str] = {}
+        placed = nb
+        if outcome.source != nb.source:
+            changed, kept = notebook.split(nb, outcome.source)
+            if kept:
+                # A fix fell in a cell that is never rewritten (IPython-dedented): report
+                # what is left after the fixes that were written, from the notebook as it
+                # will be.
+                fixed_text = notebook.write(nb, changed) if changed else text
+                placed = notebook.read(fixed_text)
+                before = len(lint_source(nb.source, path, rules, "none").violations)
+                outcome = lint_source(placed.source, path, rules, "none")
+                outcome.fixed = before - len(outcome.violations)
     except FileCheckError as exc:
         result.error = str(exc)
         return result
-    result.parsed = outcome.parsed
-    for v in outcome.violations:
-        cell, line = nb.place(v.line)
-        _, end_line = nb.place(v.end_line)
-        result.violations.append(
-            Violation(
-                v.path,
-                line,
-                v.column,
-                end_line,
-                v.end_column,
-                v.code,
-                v.message,
-                v.fix,
-                v.fix_description,
-                cell,
-            )
+    result.violations = [_in_cell(placed, v) for v in outcome.violations]
+    if changed:
+        old = {c.number: c.text for c in nb.cells}
+        result.fixed = outcome.fixed
+        result.diff = "".join(
+            _diff(old[n], changed[n], f"{path}:cell {n}", f"{path}:cell {n}")
+            for n in sorted(changed)
         )
-    if outcome.source != nb.source:
-        changed = notebook.split(nb, outcome.source)
-        if changed:
-            old = {c.number: c.text for c in nb.cells}
-            result.fixed = outcome.fixed
-            result.diff = "".join(
-                _diff(old[n], changed[n], f"{path}:cell {n}", f"{path}:cell {n}")
-                for n in sorted(changed)
-            )
-            result.source = notebook.write(nb, changed)
+        result.source = notebook.write(nb, changed)
     return result
+
+
+def _in_cell(nb: notebook.Notebook, v: Violation) -> Violation:
+    """A violation of the joined module, placed in its cell."""
+    cell, line = nb.place(v.line)
+    _, end_line = nb.place(v.end_line)
+    return Violation(
+        v.path,
+        line,
+        v.column + nb.indent(cell, line),
+        end_line,
+        v.end_column + nb.indent(cell, end_line),
+        v.code,
+        v.message,
+        v.fix,
+        v.fix_description,
+        cell,
+    )
 
 
 def _diff_name(side: str, path: str) -> str:

@@ -43,6 +43,8 @@ class Cell:
     text: str
     masked: dict[int, str] = field(default_factory=dict)
     added_newline: bool = False
+    indent: str = ""  # a leading indentation IPython strips from the whole cell
+    python: str = ""  # the text that went into the joined module
 
 
 @dataclass(slots=True)
@@ -55,6 +57,14 @@ class Notebook:
     source: str = ""
     starts: list[tuple[int, int]] = field(default_factory=list)  # (first line, cell number)
     errors: list[str] = field(default_factory=list)
+
+    def indent(self, number: int, line: int) -> int:
+        """Columns IPython's dedent took from a line of a cell (0 for most cells)."""
+        cell = next(c for c in self.cells if c.number == number)
+        lines = cell.text.split("\n")
+        if cell.indent and 0 < line <= len(lines) and lines[line - 1].startswith(cell.indent):
+            return len(cell.indent)
+        return 0
 
     def place(self, line: int) -> tuple[int, int]:
         """(cell number, line in the cell) of a 1-based line of the joined module."""
@@ -102,6 +112,7 @@ def _join(nb: Notebook) -> None:
         if not masked.endswith("\n"):
             masked += "\n"
             cell.added_newline = True
+        cell.python = masked
         parts.append(masked)
         line += masked.count("\n")
     nb.source = "".join(parts)
@@ -113,6 +124,14 @@ def _mask(cell: Cell, counter: int) -> tuple[str | None, int, str]:
     if not text.strip():
         return None, counter, ""
     lines = text.split("\n")
+    first_line = next(line for line in lines if line.strip())
+    indent = first_line[: len(first_line) - len(first_line.lstrip())]
+    if indent:
+        # IPython drops an indentation the whole cell starts with; columns are shifted back
+        # when reported, and fixes are not written into such a cell.
+        cell.indent = indent
+        lines = [line[len(indent) :] if line.startswith(indent) else line for line in lines]
+        text = "\n".join(lines)
     first = lines[0].strip()
     if first.startswith("%%"):
         name = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
@@ -147,32 +166,40 @@ def _parses(text: str) -> bool:
     return True
 
 
-def split(nb: Notebook, fixed: str) -> dict[int, str]:
-    """Cell number -> new text, for the cells a fix changed (magics restored)."""
+def split(nb: Notebook, fixed: str) -> tuple[dict[int, str], bool]:
+    """Cell number -> new text, for the cells a fix changed (magics restored); and whether
+    a fix fell in a dedented cell, which is kept as it was."""
     originals = {n: line for c in nb.cells for n, line in c.masked.items()}
     by_number = {c.number: c for c in nb.cells}
     chunks: dict[int, list[str]] = {}
     current: list[str] | None = None
     for line in fixed.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        m = CELL_LINE.match(body)
+        m = CELL_LINE.match(line.rstrip("\r\n"))
         if m is not None:
             current = chunks.setdefault(int(m.group(1)), [])
-            continue
-        if current is not None:
-            magic = MAGIC_LINE.match(body)
-            if magic is not None:
-                line = originals[int(magic.group(1))] + line[len(body) :]
+        elif current is not None:
             current.append(line)
     changed: dict[int, str] = {}
+    kept = False
     for number, lines in chunks.items():
         cell = by_number[number]
-        text = "".join(lines)
+        python = "".join(lines)
+        if python == cell.python:
+            continue
+        if cell.indent:
+            kept = True  # IPython's dedent cannot be undone exactly: never rewritten
+            continue
+        text = "".join(
+            originals[int(m.group(1))] + line[len(line.rstrip("\r\n")) :]
+            if (m := MAGIC_LINE.match(line.rstrip("\r\n")))
+            else line
+            for line in lines
+        )
         if cell.added_newline and text.endswith("\n"):
             text = text[:-1]  # the join's own newline
         if text != cell.text:
             changed[number] = text
-    return changed
+    return changed, kept
 
 
 def write(nb: Notebook, changed: dict[int, str]) -> str:

@@ -172,3 +172,21 @@ def test_string_sources_and_formatting_are_kept() -> None:
     assert fixed is not None
     assert fixed == raw.replace("gpus=2", 'accelerator=\\"gpu\\", devices=2')
     assert nb.cells[0].text == "import lightning as L\nL.Trainer(gpus=2)"
+
+
+def test_a_cell_indented_as_a_whole_is_dedented_as_ipython_does() -> None:
+    source = json.dumps(
+        {
+            "cells": [
+                {"cell_type": "code", "source": [" import lightning as L\n", " L.Trainer(gpus=1)"]}
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+    result = check_text(source, "indented.ipynb", frozenset({"RC110"}), "safe")
+    assert result.error is None
+    # Reported where it is in the cell; never rewritten (the dedent could not be undone).
+    assert [(v.cell, v.line, v.column) for v in result.violations] == [(1, 2, 12)]
+    assert result.source is None
