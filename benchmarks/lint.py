@@ -1,13 +1,20 @@
-"""Benchmark ``resumecheck lint`` against TorchFix on the same tree of installed sources.
+"""Benchmark ``resumecheck lint`` on big installed trees: torch, Lightning and transformers.
 
 Usage::
 
-    python benchmarks/lint.py            # lightning.pytorch + torch.optim/utils.data/nn
-    python benchmarks/lint.py --full     # all of torch, lightning (+ transformers if installed)
+    python benchmarks/lint.py                        # torch + lightning (+ transformers if found)
+    python benchmarks/lint.py --jobs 2 --transformers /tmp/tfvenv/lib/python3.11/site-packages
+    RESUMECHECK_TRANSFORMERS=/path/to/site-packages python benchmarks/lint.py
+    python benchmarks/lint.py --torchfix             # also time TorchFix on the same trees
 
-Both tools run as a fresh subprocess on the same paths with the same number of jobs, so
-interpreter start-up and imports count for both. TorchFix must be installed
-(``pip install torchfix``); pass ``--skip-torchfix`` to time resumecheck alone.
+Each tree is linted by a fresh ``python -m resumecheck lint`` subprocess with every rule
+selected, so interpreter start-up, imports and the process pool count. transformers is found
+in this interpreter's packages, or in the ``site-packages`` folder given with
+``--transformers`` / ``RESUMECHECK_TRANSFORMERS`` (it needs no torch: a separate venv made with
+``python3 -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install transformers`` will do); without
+it the tree is skipped with a message. For each tree the table shows the files, how many the
+text prefilter sent to the parser, the wall time, files/s, and the findings and crashes
+(files that could not be checked).
 """
 
 from __future__ import annotations
@@ -21,67 +28,125 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_TREE = ("lightning/pytorch", "torch/optim", "torch/utils/data", "torch/nn")
-FULL_TREE = ("torch", "lightning", "transformers")
+ENV_TRANSFORMERS = "RESUMECHECK_TRANSFORMERS"
 
 
-def site_packages() -> Path:
-    """The folder that holds the installed torch package."""
-    spec = importlib.util.find_spec("torch")
+def installed(name: str) -> Path | None:
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
-        raise SystemExit("torch is not installed")
-    return Path(spec.origin).parent.parent
+        return None
+    return Path(spec.origin).parent
 
 
-def tree(full: bool) -> list[str]:
-    """Existing source folders to lint."""
-    root = site_packages()
-    return [str(root / p) for p in (FULL_TREE if full else DEFAULT_TREE) if (root / p).is_dir()]
-
-
-def count_files(paths: list[str]) -> int:
-    """Python files under ``paths`` (what both tools walk)."""
-    return sum(
-        1
-        for p in paths
-        for folder, dirs, files in os.walk(p)
-        if "__pycache__" not in folder
-        for f in files
-        if f.endswith(".py")
+def transformers_tree(option: str | None) -> tuple[Path | None, str]:
+    """The transformers package folder and where it came from (or why it is missing)."""
+    where = option or os.environ.get(ENV_TRANSFORMERS)
+    if where:
+        folder = Path(where)
+        folder = folder if folder.name == "transformers" else folder / "transformers"
+        if folder.is_dir():
+            return folder, str(folder)
+        return None, f"{folder} does not exist"
+    found = installed("transformers")
+    if found is not None:
+        return found, str(found)
+    return None, (
+        f"transformers is not installed here; pass --transformers SITE_PACKAGES or set "
+        f"{ENV_TRANSFORMERS} (e.g. python3 -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install "
+        "transformers)"
     )
 
 
-def timed(cmd: list[str]) -> float:
-    """Wall time of ``cmd``; its output is discarded."""
+def sources(tree: Path) -> list[str]:
+    """What ``resumecheck lint`` walks: .py, .pyi and .ipynb files."""
+    from resumecheck.lint.engine import iter_python_files
+
+    return [path for path, problem in iter_python_files([str(tree)]) if problem is None]
+
+
+def sent_to_parser(files: list[str]) -> int:
+    """Files the prefilter lets through to libcst (every rule selected)."""
+    from resumecheck.lint.config import ALL_CODES
+    from resumecheck.lint.engine import FileCheckError, make_rules, read_source
+
+    rules = make_rules(ALL_CODES)
+    count = 0
+    for path in files:
+        try:
+            text, _ = read_source(path)
+        except FileCheckError:
+            continue
+        count += any(r.might_match(text) for r in rules)
+    return count
+
+
+def lint(tree: Path, jobs: int) -> tuple[float, int, int]:
+    """Wall time, findings and files that could not be checked, from one CLI run."""
+    cmd = [sys.executable, "-m", "resumecheck", "lint", str(tree), "--isolated",
+           "--select", "ALL", "--exit-zero", "--format", "json", "--jobs", str(jobs)]  # fmt: skip
     start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    findings = done.stdout.count('"code":')
+    crashes = done.stderr.count(": ERROR: cannot parse (")
+    if done.returncode not in (0, 2):
+        raise SystemExit(f"resumecheck lint {tree} failed ({done.returncode}): {done.stderr}")
+    return seconds, findings, crashes
 
 
-def main() -> int:
-    """Run both tools and print files/s and the ratio."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="Lint all of torch and lightning")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="Worker processes")
-    parser.add_argument("--skip-torchfix", action="store_true", help="Time resumecheck only")
-    args = parser.parse_args()
-    paths = tree(args.full)
-    files = count_files(paths)
-    print(f"tree: {files} Python files in {', '.join(paths)}; {args.jobs} jobs")
-    ours = timed([sys.executable, "-m", "resumecheck", "lint", *paths, "--exit-zero"])
-    print(f"resumecheck: {ours:8.2f} s  {files / ours:8.1f} files/s")
-    if args.skip_torchfix:
-        return 0
+def torchfix(tree: Path, jobs: int) -> float | None:
+    """TorchFix's wall time on the same tree, or None when it is not installed."""
     exe = shutil.which("torchfix", path=str(Path(sys.executable).parent)) or shutil.which(
         "torchfix"
     )
     if exe is None:
-        print("torchfix: not installed (pip install torchfix)")
-        return 1
-    theirs = timed([exe, "-j", str(args.jobs), *paths])
-    print(f"torchfix:    {theirs:8.2f} s  {files / theirs:8.1f} files/s")
-    print(f"ratio: resumecheck is {theirs / ours:.1f}x the files/s of TorchFix")
-    return 0
+        return None
+    start = time.perf_counter()
+    subprocess.run([exe, "-j", str(jobs), str(tree)], capture_output=True, check=False)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    """Lint each tree and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="Worker processes")
+    parser.add_argument(
+        "--transformers",
+        metavar="SITE_PACKAGES",
+        help=f"site-packages holding transformers (or set {ENV_TRANSFORMERS})",
+    )
+    parser.add_argument("--torchfix", action="store_true", help="Also time TorchFix")
+    args = parser.parse_args()
+    trees: list[tuple[str, Path]] = []
+    for name, folder in (("torch", installed("torch")), ("lightning", installed("lightning"))):
+        if folder is None:
+            print(f"{name}: not installed, skipped")
+        else:
+            trees.append((name, folder))
+    tf, where = transformers_tree(args.transformers)
+    if tf is None:
+        print(f"transformers: skipped: {where}")
+    else:
+        trees.append(("transformers", tf))
+    print(f"{args.jobs} jobs; every rule selected\n")
+    print(f"{'tree':<13} {'files':>6} {'parsed':>6} {'seconds':>8} {'files/s':>8} "
+          f"{'findings':>8} {'crashes':>7}")  # fmt: skip
+    failed = False
+    for name, folder in trees:
+        files = sources(folder)
+        parsed = sent_to_parser(files)
+        seconds, findings, crashes = lint(folder, args.jobs)
+        failed |= crashes > 0
+        print(f"{name:<13} {len(files):>6} {parsed:>6} {seconds:>8.2f} "
+              f"{len(files) / seconds:>8.1f} {findings:>8} {crashes:>7}")  # fmt: skip
+        if args.torchfix:
+            theirs = torchfix(folder, args.jobs)
+            if theirs is None:
+                print("  torchfix: not installed (pip install torchfix)")
+            else:
+                print(f"  torchfix: {theirs:.2f} s, {len(files) / theirs:.1f} files/s")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -22,6 +22,16 @@ def _codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, got {value!r}")
+    return jobs
+
+
 def add_lint_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``resumecheck lint`` options."""
     parser.add_argument("paths", nargs="*", metavar="PATH", help="Files or folders (default: .)")
@@ -58,11 +68,24 @@ def add_lint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--isolated", action="store_true", help="Ignore every pyproject.toml configuration"
     )
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="Read the source from stdin and report it as NAME (also: PATH '-')",
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=_jobs, metavar="N", help="Worker processes (default: all cores)"
+    )
 
 
 def add_rules_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``resumecheck rules`` arguments."""
     parser.add_argument("code", nargs="?", metavar="CODE", help="Explain one rule, e.g. RC101")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="Print the catalogue as Markdown (the generated part of docs/lint.md)",
+    )
 
 
 def run_lint(args: argparse.Namespace) -> int:
@@ -84,6 +107,15 @@ def run_rules(args: argparse.Namespace) -> int:
 
     code = (getattr(args, "code", None) or "").upper()
     out: TextIO = sys.stdout
+    if getattr(args, "markdown", False):
+        from resumecheck.lint.catalogue import markdown
+
+        selected = [RULES_BY_CODE[code]] if code in RULES_BY_CODE else list(ALL_RULES)
+        if code and code not in RULES_BY_CODE:
+            print(f"resumecheck rules: error: unknown rule {code!r}", file=sys.stderr)
+            return EXIT_ERROR
+        out.write(markdown(selected))
+        return EXIT_CLEAN
     if not code:
         for rule in ALL_RULES:
             state = "on " if rule.default else "off"

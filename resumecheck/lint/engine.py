@@ -20,18 +20,19 @@ from io import BytesIO
 from typing import Literal
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
-from resumecheck.lint.facts import FileFacts
+from resumecheck.lint import notebook
+from resumecheck.lint.facts import FileFacts, walk
 from resumecheck.lint.fix import apply_edits
-from resumecheck.lint.rule import Edit, Finding, Rule, Violation, suppressed
+from resumecheck.lint.rule import Edit, Finding, Rule, Violation, file_noqa, suppressed
 from resumecheck.lint.rules import RULES_BY_CODE
 
 FixMode = Literal["none", "safe", "unsafe"]
 
-MAX_BYTES = 4 * 1024 * 1024
 MAX_FIX_ROUNDS = 8
 PARALLEL_MIN_FILES = 24
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 SKIP_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".eggs", "__pycache__",
@@ -52,6 +53,7 @@ class SourceResult:
     violations: list[Violation]
     source: str
     fixed: int = 0
+    parsed: bool = False
 
 
 @dataclass(slots=True)
@@ -64,6 +66,7 @@ class FileResult:
     fixed: int = 0
     diff: str = ""
     parsed: bool = False
+    source: str | None = None  # the fixed text, kept for stdin
 
 
 @lru_cache(maxsize=64)
@@ -77,10 +80,17 @@ def lint_source(
 ) -> SourceResult:
     """Check ``source`` (and apply fixes when ``fix`` allows); raise FileCheckError."""
     active = list(rules if rules is not None else make_rules(frozenset(RULES_BY_CODE)))
+    skipped = file_noqa(source)
+    if skipped is not None:
+        if not skipped:
+            return SourceResult([], source)
+        active = [r for r in active if not any(r.code.startswith(c) for c in skipped)]
     lines = source.splitlines()
     fixed = 0
+    parsed = False
     for _ in range(MAX_FIX_ROUNDS):
         module, placed = _analyse(source, path, active)
+        parsed = parsed or module is not None
         placed = [(f, r) for f, r in placed if not _noqa(f.code, r, lines)]
         edits, count = _edits(placed, fix)
         if module is None or not edits:
@@ -90,7 +100,7 @@ def lint_source(
             break
         source, lines = new, new.splitlines()
         fixed += count
-    return SourceResult([_violation(path, f, r) for f, r in placed], source, fixed)
+    return SourceResult([_violation(path, f, r) for f, r in placed], source, fixed, parsed)
 
 
 def _analyse(
@@ -111,17 +121,54 @@ def _analyse(
     findings = [f for rule in active for f in rule.check(facts)]
     if not findings:
         return module, []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = _positions(module, [f.node for f in findings])
     seen: set[tuple[str, int, int]] = set()
     placed: list[tuple[Finding, CodeRange]] = []
     for f in findings:
-        r = positions[f.node]
+        r = positions[id(f.node)]
         key = (f.code, r.start.line, r.start.column)
         if key not in seen:
             seen.add(key)
             placed.append((f, r))
     placed.sort(key=lambda fr: (fr[1].start.line, fr[1].start.column, fr[0].code))
     return module, placed
+
+
+def _positions(module: cst.Module, nodes: list[cst.CSTNode]) -> dict[int, CodeRange]:
+    """Positions of ``nodes``, computed only inside the top-level statements holding them.
+
+    Position metadata costs ten times a plain code generation of the module, so the
+    statements before are only generated (to count their lines) and positions are resolved
+    on a one-statement module, then shifted.
+    """
+    wanted = {id(n) for n in nodes}
+    out: dict[int, CodeRange] = {}
+    line = 1 + sum(module.code_for_node(e).count("\n") for e in module.header)
+    for stmt in module.body:
+        found = wanted & {id(n) for n in walk(stmt)}
+        if found:
+            single = cst.Module(
+                body=[stmt],
+                header=[],
+                footer=[],
+                default_indent=module.default_indent,
+                default_newline=module.default_newline,
+            )
+            ranges = MetadataWrapper(single, unsafe_skip_copy=True).resolve(PositionProvider)
+            for node, r in ranges.items():
+                if id(node) in found:
+                    out[id(node)] = CodeRange(
+                        CodePosition(r.start.line + line - 1, r.start.column),
+                        CodePosition(r.end.line + line - 1, r.end.column),
+                    )
+            wanted -= found
+            if not wanted:
+                break
+        line += module.code_for_node(stmt).count("\n")
+    if wanted:  # not under a statement: resolve the whole module
+        ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        out.update({id(n): r for n, r in ranges.items() if id(n) in wanted})
+    return out
 
 
 def _noqa(code: str, where: CodeRange, lines: list[str]) -> bool:
@@ -180,21 +227,24 @@ def _violation(path: str, f: Finding, r: CodeRange) -> Violation:
 def read_source(path: str) -> tuple[str, str]:
     """Read and decode ``path`` (PEP 263 aware); return (text, encoding)."""
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            raise FileCheckError(f"file too large: {size} bytes, limit {MAX_BYTES}")
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
         raise FileCheckError(exc.strerror or str(exc)) from exc
+    return decode(data)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode source bytes (PEP 263 aware); a UTF-8 BOM is dropped from the text and kept in
+    the encoding (``utf-8-sig``), so a fixed file is written back with it."""
     try:
         encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
         text = data.decode(encoding)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         raise FileCheckError(f"cannot decode: {exc}") from exc
-    if encoding == "utf-8-sig":
-        encoding = "utf-8"
-        text = text.lstrip("\ufeff")
+    if encoding == "utf-8-sig" or text.startswith("\ufeff"):
+        encoding = "utf-8-sig"
+        text = text[1:] if text.startswith("\ufeff") else text
     if "\x00" in text:
         raise FileCheckError("file contains NUL bytes")
     return text, encoding
@@ -202,12 +252,26 @@ def read_source(path: str) -> tuple[str, str]:
 
 def check_file(path: str, codes: frozenset[str], fix: FixMode, write: bool) -> FileResult:
     """Check one file; with ``fix`` build the fixed text, and write it when ``write``."""
-    result = FileResult(path)
     try:
         text, encoding = read_source(path)
-        rules = make_rules(codes)
-        result.parsed = any(r.might_match(text) for r in rules)
+    except FileCheckError as exc:
+        return FileResult(path, error=str(exc))
+    result = check_text(text, path, codes, fix)
+    if write and result.source is not None and result.error is None:
+        write_atomic(path, result.source, encoding)
+    return result
+
+
+def check_text(text: str, path: str, codes: frozenset[str], fix: FixMode) -> FileResult:
+    """Check ``text`` as the file ``path`` (a notebook when it ends in ``.ipynb``); writes
+    nothing: a changed text is in ``source``, its diff in ``diff``."""
+    result = FileResult(path)
+    rules = make_rules(codes)
+    try:
+        if path.endswith(".ipynb"):
+            return _check_notebook(result, text, rules, fix)
         outcome = lint_source(text, path, rules, fix)
+        result.parsed = outcome.parsed
     except FileCheckError as exc:
         result.error = str(exc)
         return result
@@ -217,17 +281,81 @@ def check_file(path: str, codes: frozenset[str], fix: FixMode, write: bool) -> F
     result.violations = outcome.violations
     if outcome.source != text:
         result.fixed = outcome.fixed
-        result.diff = "".join(
-            difflib.unified_diff(
-                text.splitlines(keepends=True),
-                outcome.source.splitlines(keepends=True),
-                fromfile=_diff_name("a", path),
-                tofile=_diff_name("b", path),
-            )
-        )
-        if write:
-            write_atomic(path, outcome.source, encoding)
+        result.source = outcome.source
+        result.diff = _diff(text, outcome.source, path, path)
     return result
+
+
+def _diff(before: str, after: str, old: str, new: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=_diff_name("a", old),
+        tofile=_diff_name("b", new),
+    )
+    # As diff(1) and git write a last line without a newline (notebook cells end so).
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _check_notebook(
+    result: FileResult, text: str, rules: Sequence[Rule], fix: FixMode
+) -> FileResult:
+    path = result.path
+    try:
+        nb = notebook.read(text)
+    except notebook.NotebookError as exc:
+        raise FileCheckError(str(exc)) from exc
+    if nb.errors:
+        result.error = "; ".join(nb.errors)
+    try:
+        outcome = lint_source(nb.source, path, rules, fix)
+        result.parsed = outcome.parsed
+        changed: dict[int, str] = {}
+        placed = nb
+        if outcome.source != nb.source:
+            changed, kept = notebook.split(nb, outcome.source)
+            if kept:
+                # A fix fell in a cell that is never rewritten (IPython-dedented): report
+                # what is left after the fixes that were written, from the notebook as it
+                # will be.
+                fixed_text = notebook.write(nb, changed) if changed else text
+                placed = notebook.read(fixed_text)
+                before = len(lint_source(nb.source, path, rules, "none").violations)
+                outcome = lint_source(placed.source, path, rules, "none")
+                outcome.fixed = before - len(outcome.violations)
+    except FileCheckError as exc:
+        result.error = str(exc)
+        return result
+    result.violations = [_in_cell(placed, v) for v in outcome.violations]
+    if changed:
+        old = {c.number: c.text for c in nb.cells}
+        result.fixed = outcome.fixed
+        result.diff = "".join(
+            _diff(old[n], changed[n], f"{path}:cell {n}", f"{path}:cell {n}")
+            for n in sorted(changed)
+        )
+        result.source = notebook.write(nb, changed)
+    return result
+
+
+def _in_cell(nb: notebook.Notebook, v: Violation) -> Violation:
+    """A violation of the joined module, placed in its cell."""
+    cell, line = nb.place(v.line)
+    _, end_line = nb.place(v.end_line)
+    return Violation(
+        v.path,
+        line,
+        v.column + nb.indent(cell, line),
+        end_line,
+        v.end_column + nb.indent(cell, end_line),
+        v.code,
+        v.message,
+        v.fix,
+        v.fix_description,
+        cell,
+    )
 
 
 def _diff_name(side: str, path: str) -> str:
@@ -254,7 +382,8 @@ def write_atomic(path: str, text: str, encoding: str) -> None:
 def iter_python_files(
     paths: Iterable[str], excluded: Iterable[str] = ()
 ) -> Iterator[tuple[str, str | None]]:
-    """Yield (path, error) for the Python files under ``paths``, skipping excluded folders.
+    """Yield (path, error) for the Python files and notebooks under ``paths``, skipping
+    excluded folders.
 
     A path given explicitly is always checked; ``excluded`` globs apply to what a folder
     walk finds (matched against the path and its name).
@@ -281,7 +410,7 @@ def _walk(root: str, patterns: tuple[str, ...]) -> Iterator[tuple[str, str | Non
         )
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if name.endswith(".py") and not _excluded(path, patterns):
+            if name.endswith(SOURCE_SUFFIXES) and not _excluded(path, patterns):
                 yield path, None
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
-from resumecheck.lint.rule import AppendKeyword, Edit, RemoveArg, RenameKeyword
+from resumecheck.lint.rule import AppendKeyword, Edit, RemoveArg, RenameKeyword, ReplaceArg
 
 
 def apply_edits(module: cst.Module, edits: Iterable[Edit]) -> str:
@@ -29,17 +29,55 @@ class _Apply(cst.CSTTransformer):
         index = {id(arg): i for i, arg in enumerate(original_node.args)}
         args = list(updated_node.args)
         removed: set[int] = set()
+        replaced: dict[int, list[cst.Arg]] = {}
         for edit in edits:
+            i = index[id(edit.arg)] if not isinstance(edit, AppendKeyword) else -1
             if isinstance(edit, RenameKeyword):
-                i = index[id(edit.arg)]
                 args[i] = args[i].with_changes(keyword=cst.Name(edit.new))
             elif isinstance(edit, RemoveArg):
-                removed.add(index[id(edit.arg)])
+                removed.add(i)
+            elif isinstance(edit, ReplaceArg):
+                replaced[i] = _replacement(args[i], edit.keywords)
+        if replaced:
+            args = [new for i, a in enumerate(args) for new in replaced.get(i, [a])]
+            shift, moved = 0, set()
+            for i in range(len(updated_node.args)):
+                if i in removed:
+                    moved.add(i + shift)
+                shift += len(replaced[i]) - 1 if i in replaced else 0
+            removed = moved
         args = _remove(args, removed)
         for edit in edits:
             if isinstance(edit, AppendKeyword):
                 args = _append(args, edit.keyword, edit.value)
         return updated_node.with_changes(args=args)
+
+
+def _replacement(
+    arg: cst.Arg, keywords: tuple[tuple[str, cst.BaseExpression], ...]
+) -> list[cst.Arg]:
+    """``keywords`` as arguments in the place of ``arg``: the last takes ``arg``'s comma."""
+    out = []
+    for n, (name, value) in enumerate(keywords):
+        last = n == len(keywords) - 1
+        comma: cst.Comma | cst.MaybeSentinel = (
+            arg.comma if last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        )
+        out.append(
+            cst.Arg(
+                keyword=cst.Name(name),
+                value=value,
+                equal=arg.equal
+                if isinstance(arg.equal, cst.AssignEqual)
+                else cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=cst.SimpleWhitespace(""),
+                ),
+                comma=comma,
+                whitespace_after_arg=arg.whitespace_after_arg if last else cst.SimpleWhitespace(""),
+            )
+        )
+    return out
 
 
 def _remove(args: Sequence[cst.Arg], removed: set[int]) -> list[cst.Arg]:

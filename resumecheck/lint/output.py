@@ -6,10 +6,12 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
+from resumecheck.lint.catalogue import rule_anchor
 from resumecheck.lint.rule import Rule, Violation
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-HELP_URI = "https://github.com/resumecheck/resumecheck/blob/main/docs/lint.md#{code}"
+# The rule's section in docs/lint.md (generated from the rules, so the anchor exists).
+HELP_URI = "https://github.com/resumecheck/resumecheck/blob/main/docs/lint.md#{anchor}"
 TOOL_VERSION = "0.1.0"
 
 
@@ -20,12 +22,15 @@ def fix_marker(v: Violation, unsafe: bool) -> str:
     return ""
 
 
+def where(v: Violation) -> str:
+    """``path:line:col``, or ``path:cell N:line:col`` in a notebook (as ruff writes it)."""
+    cell = f"cell {v.cell}:" if v.cell is not None else ""
+    return f"{v.path}:{cell}{v.line}:{v.column}"
+
+
 def text(violations: Sequence[Violation], unsafe: bool = False) -> str:
     """``path:line:col: CODE message`` lines."""
-    return "".join(
-        f"{v.path}:{v.line}:{v.column}: {v.code} {v.message}{fix_marker(v, unsafe)}\n"
-        for v in violations
-    )
+    return "".join(f"{where(v)}: {v.code} {v.message}{fix_marker(v, unsafe)}\n" for v in violations)
 
 
 def statistics(violations: Sequence[Violation], rules: dict[str, type[Rule]]) -> str:
@@ -51,6 +56,7 @@ def _json(v: Violation) -> dict[str, object]:
         fix = {"applicability": v.fix, "message": v.fix_description}
     return {
         "path": v.path,
+        "cell": v.cell,
         "line": v.line,
         "column": v.column,
         "end_line": v.end_line,
@@ -99,7 +105,7 @@ def _sarif_rule(rule: type[Rule]) -> dict[str, object]:
         "shortDescription": {"text": rule.message},
         "fullDescription": {"text": rule.explanation},
         "help": {"text": f"{rule.explanation}\n\nFix: {rule.fix_summary or 'manual'}"},
-        "helpUri": HELP_URI.format(code=rule.code.lower()),
+        "helpUri": HELP_URI.format(anchor=rule_anchor(rule)),
         "defaultConfiguration": {"level": "error" if rule.default else "warning"},
         "properties": {"tags": ["resume", "checkpoint"], "versions": rule.versions},
     }
@@ -126,6 +132,8 @@ def _sarif_result(v: Violation, index: dict[str, int]) -> dict[str, object]:
     }
     if v.code in index:
         result["ruleIndex"] = index[v.code]
+    if v.cell is not None:
+        result["properties"] = {"cell": v.cell}
     return result
 
 
@@ -142,7 +150,8 @@ def github(violations: Sequence[Violation], errors: Sequence[tuple[str, str]]) -
     lines = []
     for v in violations:
         props = f"file={_escape_property(v.path)},line={v.line},col={v.column},title={v.code}"
-        lines.append(f"::error {props}::{_escape_data(v.message)}\n")
+        cell = f"cell {v.cell}: " if v.cell is not None else ""
+        lines.append(f"::error {props}::{_escape_data(cell + v.message)}\n")
     for path, reason in errors:
         msg = _escape_data(f"cannot parse ({reason})")
         lines.append(f"::error file={_escape_property(path)},title=resumecheck::{msg}\n")

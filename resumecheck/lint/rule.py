@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar, Literal
 
 import libcst as cst
@@ -52,7 +53,16 @@ class AppendKeyword:
     value: cst.BaseExpression
 
 
-Edit = RenameKeyword | RemoveArg | AppendKeyword
+@dataclass(frozen=True, slots=True)
+class ReplaceArg:
+    """Replace ``arg`` of ``call`` in place by ``keyword=value`` arguments, in order."""
+
+    call: cst.Call
+    arg: cst.Arg
+    keywords: tuple[tuple[str, cst.BaseExpression], ...]
+
+
+Edit = RenameKeyword | RemoveArg | AppendKeyword | ReplaceArg
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,7 @@ class Violation:
     message: str
     fix: Applicability | None = None
     fix_description: str | None = None
+    cell: int | None = None  # a notebook's code cell (from 1); ``line`` is then in the cell
 
 
 class Rule:
@@ -111,9 +122,14 @@ class Rule:
     FIXES: ClassVar[tuple[tuple[str, str], ...]] = ()
     UNSAFE_FIXES: ClassVar[tuple[tuple[str, str], ...]] = ()
 
+    @classmethod
+    def details(cls) -> str:
+        """Extra Markdown for the rule's section in docs/lint.md (a table, say)."""
+        return ""
+
     def might_match(self, source: str) -> bool:
         """Cheap text test: False only when the rule cannot flag anything in ``source``."""
-        if self.lightning and "lightning" not in source:
+        if self.lightning and not mentions_lightning(source):
             return False
         return any(t in source for t in self.triggers)
 
@@ -124,6 +140,43 @@ class Rule:
     def finding(self, node: cst.CSTNode, message: str = "", fix: Fix | None = None) -> Finding:
         """A finding of this rule at ``node`` (``message`` defaults to the rule's)."""
         return Finding(self.code, node, message or self.message, fix)
+
+
+# `# resumecheck: noqa` on a line of its own skips the file; with codes, only those codes.
+FILE_NOQA = re.compile(
+    r"^[ \t]*\#[ \t]*resumecheck[ \t]*:[ \t]*noqa"
+    r"(?:[ \t]*:[ \t]*(?P<codes>[A-Za-z]+[0-9]*(?:[ \t,]+[A-Za-z]+[0-9]*)*))?[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def file_noqa(source: str) -> frozenset[str] | None:
+    """Codes a file-level ``# resumecheck: noqa`` suppresses: None if none, empty for all.
+
+    >>> file_noqa("# resumecheck: noqa\nx = 1\n")
+    frozenset()
+    >>> sorted(file_noqa("x = 1\n# resumecheck: noqa: RC101, RC3\n") or [])
+    ['RC101', 'RC3']
+    >>> file_noqa("x = 1  # resumecheck: noqa\n") is None
+    True
+    """
+    if "resumecheck" not in source.lower():
+        return None
+    everything: set[str] = set()
+    found = False
+    for m in FILE_NOQA.finditer(source):
+        found = True
+        codes = m.group("codes")
+        if not codes:
+            return frozenset()
+        everything.update(c.upper() for c in re.split(r"[\s,]+", codes) if c)
+    return frozenset(everything) if found else None
+
+
+@lru_cache(maxsize=4)
+def mentions_lightning(source: str) -> bool:
+    """``"lightning" in source``, asked once per file however many rules ask."""
+    return "lightning" in source
 
 
 def noqa_codes(line: str) -> frozenset[str] | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from resumecheck.lint import output
 from resumecheck.lint.config import (
@@ -18,7 +19,15 @@ from resumecheck.lint.config import (
     find_pyproject,
     load_config,
 )
-from resumecheck.lint.engine import FileResult, FixMode, check_files, iter_python_files
+from resumecheck.lint.engine import (
+    FileCheckError,
+    FileResult,
+    FixMode,
+    check_files,
+    check_text,
+    decode,
+    iter_python_files,
+)
 from resumecheck.lint.rule import Violation
 from resumecheck.lint.rules import ALL_RULES, RULES_BY_CODE
 
@@ -38,11 +47,14 @@ class LintRun:
     statistics: bool
     exit_zero: bool
     unsafe: bool
+    stdin_filename: str | None = None
+    jobs: int | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> LintRun:
         """Build the run from parsed arguments and the nearest configuration."""
-        paths = tuple(args.paths) or (".",)
+        stdin_filename = getattr(args, "stdin_filename", None)
+        paths = tuple(args.paths) or (("-",) if stdin_filename else (".",))
         config = _config(args, paths)
         label = f"{config.path}: [tool.resumecheck.lint]"
         if args.select is not None:
@@ -60,27 +72,60 @@ class LintRun:
             fix = "unsafe" if args.unsafe_fixes else "safe"
         return cls(
             paths, config, codes, fix, args.diff, args.format, args.statistics,
-            args.exit_zero, args.unsafe_fixes,
+            args.exit_zero, args.unsafe_fixes, stdin_filename, getattr(args, "jobs", None),
         )  # fmt: skip
 
-    def execute(self, out: TextIO, err: TextIO) -> int:
+    def execute(self, out: TextIO, err: TextIO, stdin: BinaryIO | None = None) -> int:
         """Check the files, write the report, return the exit code."""
         jobs: list[tuple[str, frozenset[str]]] = []
         errors: list[tuple[str, str]] = []
+        if "-" in self.paths:
+            if len(self.paths) > 1:
+                err.write("resumecheck lint: error: '-' (stdin) cannot be mixed with paths\n")
+                return EXIT_ERROR
+            return self._stdin(out, err, stdin if stdin is not None else sys.stdin.buffer)
         for path, problem in iter_python_files(self.paths, exclude_patterns(self.config)):
             if problem is not None:
                 errors.append((path, problem))
             else:
                 jobs.append((path, codes_for(path, self.codes, self.config)))
         write = self.fix != "none" and not self.diff
-        results = check_files(jobs, self.fix, write)
-        errors += [(r.path, r.error) for r in results if r.error is not None]
+        results = check_files(jobs, self.fix, write, self.jobs)
+        return self._finish(out, err, len(jobs), results, errors)
+
+    def _stdin(self, out: TextIO, err: TextIO, stdin: BinaryIO) -> int:
+        """Lint stdin as ``--stdin-filename`` (default ``-``); with ``--fix`` print the fixed
+        source to stdout and the findings to stderr, as ruff does."""
+        name = self.stdin_filename or "-"
+        codes = codes_for(name, self.codes, self.config) if self.stdin_filename else self.codes
+        try:
+            text, _ = decode(stdin.read())
+        except FileCheckError as exc:
+            return self._finish(out, err, 1, [], [(name, str(exc))])
+        result = check_text(text, name, codes, self.fix)
+        errors = [(name, result.error)] if result.error is not None else []
+        if self.fix != "none" and not self.diff:
+            out.write(result.source if result.source is not None else text)
+            out.flush()
+            return self._finish(err, err, 1, [result], errors)
+        return self._finish(out, err, 1, [result], errors)
+
+    def _finish(
+        self,
+        out: TextIO,
+        err: TextIO,
+        checked: int,
+        results: list[FileResult],
+        errors: list[tuple[str, str]],
+    ) -> int:
+        errors = errors + [(r.path, r.error) for r in results if r.error is not None]
+        errors = list(dict.fromkeys(errors))
         violations = sorted(
             (v for r in results for v in r.violations),
-            key=lambda v: (v.path, v.line, v.column, v.code),
+            key=lambda v: (v.path, v.cell or 0, v.line, v.column, v.code),
         )
         self._report(out, err, results, violations, errors)
-        err.write(self._summary(len(jobs), results, violations, errors) + "\n")
+        err.write(self._summary(checked, results, violations, errors) + "\n")
         if errors:
             return EXIT_ERROR
         pending = violations or (self.diff and any(r.diff for r in results))

@@ -115,7 +115,7 @@ def main(args):
                          checkpoint_callback=checkpoint, weights_save_path=args.out)
     trainer.fit(model)
 """,
-        ["RC105", "RC103", "RC101", "RC102", "RC106"],
+        ["RC105", "RC103", "RC110", "RC101", "RC102", "RC106"],
     ),
     "argparse-trainer": (
         """

@@ -26,6 +26,7 @@ from resumecheck.lint.rules.removed_checkpoint_period import RemovedCheckpointPe
 from resumecheck.lint.rules.removed_every_n_val_epochs import RemovedEveryNValEpochs
 from resumecheck.lint.rules.removed_optimizer_idx import RemovedOptimizerIdx
 from resumecheck.lint.rules.removed_resume_from_checkpoint import RemovedResumeFromCheckpoint
+from resumecheck.lint.rules.removed_trainer_arguments import RemovedTrainerArguments
 from resumecheck.lint.rules.removed_weights_save_path import RemovedWeightsSavePath
 from resumecheck.lint.rules.scheduler_not_returned import SchedulerNotReturned
 from resumecheck.lint.rules.torch_load_without_weights_only import TorchLoadWithoutWeightsOnly
@@ -40,6 +41,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     RemovedArgparseHelpers,
     RemovedOptimizerIdx,
     RemovedCheckpointHooks,
+    RemovedTrainerArguments,
     LoadFromCheckpointThenFit,
     ManualStepOutsideTrainingStep,
     CkptPathLastWithoutSaveLast,

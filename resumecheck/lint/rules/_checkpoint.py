@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from resumecheck.lint.facts import CallInfo, FileFacts, dotted, referenced_names, walk
+from resumecheck.lint.prefilter import SAVE, torch_io
 
 TORCH_SAVE = frozenset({"torch.save"})
 TORCH_LOAD = frozenset({"torch.load"})
-# `torch.save`/`th.save` contain ".save"; a bare `save` must come from `from torch import`.
-SAVE_WORD = re.compile(r"\.\s*save\b|from\s+torch\b[^;]*?\bsave\b", re.DOTALL)
-LOAD_WORD = re.compile(r"\.\s*load\b|from\s+torch\b[^;]*?\bload\b", re.DOTALL)
 
 
 @dataclass(eq=False)
@@ -39,7 +37,7 @@ class SavedDict:
 
 def might_save(source: str) -> bool:
     """Cheap test for a module that may call ``torch.save``."""
-    return "torch" in source and SAVE_WORD.search(source) is not None
+    return SAVE in torch_io(source)
 
 
 def saved_dicts(facts: FileFacts) -> Iterator[SavedDict]:
@@ -65,17 +63,20 @@ def _saved(facts: FileFacts, call: CallInfo) -> SavedDict | None:
         return None
     scope = call.site.scope
     bound = [a for a in facts.assigns if a.site.scope is scope and name in a.targets]
-    plain = [a for a in bound if not a.subscript]
-    if len(plain) != 1 or not isinstance(plain[0].value, cst.Dict):
+    # The name may be bound more than once (`checkpoint = torch.load(...)` to resume, later
+    # `checkpoint = {...}` to save): what is saved is the last binding before the save.
+    before = [a for a in bound if not a.subscript and a.site.order < call.site.order]
+    if not before or not isinstance(before[-1].value, cst.Dict):
         return None
-    _add_dict(facts, out, plain[0].value)
+    start = before[-1].site.order
+    _add_dict(facts, out, before[-1].value)
     for a in bound:
-        if a.subscript:
+        if a.subscript and start < a.site.order < call.site.order:
             out.values.append(a.value)
             out.names |= referenced_names(a.value)
             out.text += " " + facts.code(a.value)
     for c in facts.calls:
-        if c.func == f"{name}.update" and c.site.scope is scope:
+        if c.func == f"{name}.update" and c.site.scope is scope and c.site.order > start:
             for arg in c.node.args:
                 out.values.append(arg.value)
                 out.names |= referenced_names(arg.value)

@@ -20,6 +20,10 @@ class CallbackStateNotSaved(Rule):
     code = "RC206"
     name = "callback-state-not-saved"
     message = (
+        "a Callback changes its state during training but has no "
+        "state_dict()/load_state_dict(): it restarts empty after a resume"
+    )
+    detail = (
         "Callback {name} changes self.{attr} during training but has no "
         "state_dict()/load_state_dict(): it restarts empty after a resume"
     )
@@ -59,7 +63,7 @@ class CallbackStateNotSaved(Rule):
                 continue
             attr = _mutated(facts, klass)
             if attr is not None:
-                yield self.finding(klass.node.name, self.message.format(name=klass.name, attr=attr))
+                yield self.finding(klass.node.name, self.detail.format(name=klass.name, attr=attr))
 
 
 def _saves(facts: FileFacts, klass: ClassInfo | None) -> bool:

@@ -38,6 +38,10 @@ class LoadFromCheckpointThenFit(Rule):
     triggers = ("load_from_checkpoint",)
     VALID = (
         "import lightning.pytorch as pl\n"
+        "model = LitModel.load_from_checkpoint('best.ckpt')\n"
+        "model = LitModel()\n"
+        "pl.Trainer().fit(model)\n",
+        "import lightning.pytorch as pl\n"
         "model = Model()\n"
         "trainer = pl.Trainer()\n"
         "trainer.fit(model, ckpt_path=args.ckpt)\n",
@@ -82,9 +86,19 @@ class LoadFromCheckpointThenFit(Rule):
         fits = [c for c in facts.calls if c.site.scope is scope and _is_fit(c)]
         if any(_passes_ckpt(c.node) for c in fits):
             return
+        # A rebinding of the name in between (`model = LitModel()`) ends the loaded model's
+        # reach, as in a notebook that shows several examples one after another.
+        rebinds = [
+            a.site.order
+            for a in facts.assigns
+            if a.site.scope is scope and load.target in a.targets and a.site.order > load.site.order
+        ]
         for fit in fits:
-            if fit.site.order > load.site.order and _model_arg(fit.node) == load.target:
-                yield self.finding(fit.node)
+            if fit.site.order <= load.site.order or _model_arg(fit.node) != load.target:
+                continue
+            if any(order < fit.site.order for order in rebinds):
+                continue
+            yield self.finding(fit.node)
 
 
 def _is_fit(call: CallInfo) -> bool:

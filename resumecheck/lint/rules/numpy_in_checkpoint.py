@@ -8,7 +8,7 @@ import libcst as cst
 
 from resumecheck.lint.facts import FileFacts, FunctionInfo, Scope, dotted
 from resumecheck.lint.rule import Finding, Rule
-from resumecheck.lint.rules._checkpoint import saved_dicts
+from resumecheck.lint.rules._checkpoint import might_save, saved_dicts
 
 # Calls whose result is a plain Python value again.
 CONVERTERS = frozenset({"item", "tolist", "float", "int", "str", "bool"})
@@ -58,7 +58,11 @@ class NumpyInCheckpoint(Rule):
     )
 
     def might_match(self, source: str) -> bool:
-        return "numpy" in source and ("torch" in source or "lightning" in source)
+        if "numpy" not in source:
+            return False
+        # numpy in a torch.save'd dict, or in a Lightning state_dict/on_save_checkpoint.
+        lightning = "lightning" in source and any(m in source for m in STATE_METHODS)
+        return lightning or might_save(source)
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
         for saved in saved_dicts(facts):

@@ -17,6 +17,10 @@ class RemovedArgparseHelpers(Rule):
     code = "RC107"
     name = "removed-argparse-helpers"
     message = (
+        "Trainer.add_argparse_args/from_argparse_args/parse_argparser were removed in "
+        "Lightning 2.0: build the Trainer from explicit arguments, or use LightningCLI"
+    )
+    detail = (
         "Trainer.{method} was removed in Lightning 2.0: build the Trainer from explicit "
         "arguments, or use LightningCLI"
     )
@@ -54,4 +58,4 @@ class RemovedArgparseHelpers(Rule):
                 continue
             method = call.func.rsplit(".", 1)[-1]
             if qn.all_match(facts.call_names(call), qn.TRAINER, method):
-                yield self.finding(call.node, self.message.format(method=method))
+                yield self.finding(call.node, self.detail.format(method=method))

@@ -1,4 +1,4 @@
-"""RC102: ``Trainer(checkpoint_callback=...)`` was removed in Lightning 2.0."""
+"""RC102: ``Trainer(checkpoint_callback=...)`` was removed in Lightning 1.7."""
 
 from __future__ import annotations
 
@@ -15,19 +15,19 @@ class RemovedCheckpointCallbackArgument(Rule):
     code = "RC102"
     name = "removed-checkpoint-callback-argument"
     message = (
-        "Trainer(checkpoint_callback=...) was removed in Lightning 2.0: use "
+        "Trainer(checkpoint_callback=...) was removed in Lightning 1.7: use "
         "enable_checkpointing= for a bool, callbacks=[ModelCheckpoint(...)] for an instance"
     )
     bool_message = (
-        "Trainer(checkpoint_callback=<bool>) was removed in Lightning 2.0: "
+        "Trainer(checkpoint_callback=<bool>) was removed in Lightning 1.7: "
         "use enable_checkpointing=<bool>"
     )
     explanation = (
-        "Lightning 1.x accepted checkpoint_callback=True/False (and, before 1.5, a "
-        "ModelCheckpoint instance). Lightning 2.0 removed it: Trainer() raises TypeError. A "
+        "Lightning 1.x accepted checkpoint_callback=True/False (and, before 1.3, a "
+        "ModelCheckpoint instance). Lightning 1.7 removed it: Trainer() raises TypeError. A "
         "bool becomes enable_checkpointing=; a ModelCheckpoint instance goes into callbacks=."
     )
-    versions = "lightning / pytorch_lightning >= 2.0 (deprecated in 1.5)"
+    versions = "pytorch_lightning >= 1.7 (deprecated in 1.5), lightning 2.x"
     fix_summary = "Rename to enable_checkpointing= when the value is True or False (safe)"
     triggers = ("checkpoint_callback",)
     VALID = (
@@ -50,8 +50,9 @@ class RemovedCheckpointCallbackArgument(Rule):
     )
     FIXES = (
         (
-            "import pytorch_lightning as pl\npl.Trainer(gpus=1, checkpoint_callback=False)\n",
-            "import pytorch_lightning as pl\npl.Trainer(gpus=1, enable_checkpointing=False)\n",
+            "import pytorch_lightning as pl\npl.Trainer(max_epochs=1, checkpoint_callback=False)\n",
+            "import pytorch_lightning as pl\n"
+            "pl.Trainer(max_epochs=1, enable_checkpointing=False)\n",
         ),
     )
 

@@ -19,11 +19,11 @@ class RemovedCheckpointFilepath(Rule):
         "and filename= (the name template, without .ckpt)"
     )
     explanation = (
-        "ModelCheckpoint's filepath= was deprecated in Lightning 1.2 and removed in 1.5: "
+        "ModelCheckpoint's filepath= was deprecated in Lightning 1.0.4 and removed in 1.2: "
         "ModelCheckpoint() raises TypeError. The directory goes to dirpath= and the file name "
         "template (e.g. '{epoch}-{val_loss:.2f}') to filename=."
     )
-    versions = "pytorch_lightning >= 1.5 (removed), lightning 2.x"
+    versions = "pytorch_lightning >= 1.2 (removed), lightning 2.x"
     triggers = ("filepath",)
     VALID = (
         "from lightning.pytorch.callbacks import ModelCheckpoint\n"

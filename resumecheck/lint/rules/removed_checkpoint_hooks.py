@@ -9,18 +9,18 @@ from resumecheck.lint.rule import Finding, Rule
 from resumecheck.lint.rules._common import is_literal
 
 HPC = {
-    "on_hpc_save": "on_hpc_save was removed in Lightning 2.0: use on_save_checkpoint",
-    "on_hpc_load": "on_hpc_load was removed in Lightning 2.0: use on_load_checkpoint",
+    "on_hpc_save": "on_hpc_save was removed in Lightning 1.8: use on_save_checkpoint",
+    "on_hpc_load": "on_hpc_load was removed in Lightning 1.8: use on_load_checkpoint",
 }
 DATAMODULE = (
-    "LightningDataModule.{name} was removed in Lightning 2.0: "
+    "LightningDataModule.{name} was removed in Lightning 1.8: "
     "implement state_dict()/load_state_dict() instead"
 )
 RETURNED = (
-    "a value returned from Callback.on_save_checkpoint is no longer saved (Lightning 2.0): "
+    "a value returned from Callback.on_save_checkpoint is no longer saved (Lightning 1.8): "
     "implement state_dict()/load_state_dict() instead"
 )
-INTERRUPT = "Callback.on_keyboard_interrupt was removed in Lightning 2.0: use on_exception"
+INTERRUPT = "Callback.on_keyboard_interrupt was removed in Lightning 1.7: use on_exception"
 CONNECTOR = (
     "trainer.{attr} is private and changed between releases: use trainer.save_checkpoint() "
     "and trainer.fit(..., ckpt_path=...)"
@@ -34,16 +34,17 @@ class RemovedCheckpointHooks(Rule):
     name = "removed-checkpoint-hooks"
     message = "removed checkpoint hook or private checkpoint-connector use"
     explanation = (
-        "Lightning 2.0 removed on_hpc_save/on_hpc_load, LightningDataModule.on_save_checkpoint"
-        "/on_load_checkpoint, callback state returned from Callback.on_save_checkpoint, and "
-        "Callback.on_keyboard_interrupt. Such hooks are silently never called, so the state "
-        "they saved or restored is lost on resume. trainer.checkpoint_connector (and "
-        "_checkpoint_connector) is private API that was renamed and changed. Use "
+        "Lightning 1.7 removed Callback.on_keyboard_interrupt; 1.8 removed on_hpc_save/"
+        "on_hpc_load, LightningDataModule.on_save_checkpoint/on_load_checkpoint and callback "
+        "state returned from Callback.on_save_checkpoint. Such hooks are silently never "
+        "called, so the state they saved or restored is lost on resume. "
+        "trainer.checkpoint_connector (and _checkpoint_connector) is private API that was "
+        "renamed and changed. Use "
         "state_dict()/load_state_dict() on callbacks and datamodules, on_save_checkpoint/"
         "on_load_checkpoint on the LightningModule, on_exception for interrupts, and "
         "trainer.save_checkpoint()/fit(ckpt_path=...) for checkpoint I/O."
     )
-    versions = "lightning / pytorch_lightning >= 2.0"
+    versions = "pytorch_lightning >= 1.7 (on_keyboard_interrupt), >= 1.8 (the rest), lightning 2.x"
     triggers = (
         "on_hpc_",
         "on_save_checkpoint",

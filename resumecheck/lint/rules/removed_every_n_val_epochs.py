@@ -16,10 +16,11 @@ class RemovedEveryNValEpochs(Rule):
     name = "removed-every-n-val-epochs"
     message = "ModelCheckpoint(every_n_val_epochs=...) was removed: use every_n_epochs="
     explanation = (
-        "every_n_val_epochs= was renamed every_n_epochs= in Lightning 1.5 and later removed; "
+        "every_n_val_epochs= was deprecated for every_n_epochs= in Lightning 1.4 and removed "
+        "in 1.6; "
         "ModelCheckpoint() raises TypeError on Lightning 2.x."
     )
-    versions = "pytorch_lightning >= 1.7 (removed), lightning 2.x"
+    versions = "pytorch_lightning >= 1.6 (removed), lightning 2.x"
     fix_summary = "Rename to every_n_epochs= (safe)"
     triggers = ("every_n_val_epochs",)
     VALID = (

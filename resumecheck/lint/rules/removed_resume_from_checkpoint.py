@@ -73,10 +73,10 @@ class RemovedResumeFromCheckpoint(Rule):
     )
     INVALID = (
         "import pytorch_lightning as pl\n"
-        "trainer = pl.Trainer(gpus=1, resume_from_checkpoint=args.resume)\n"
+        "trainer = pl.Trainer(max_epochs=10, resume_from_checkpoint=args.resume)\n"
         "trainer.fit(model)\n",
         "from pytorch_lightning import Trainer\n"
-        "trainer = Trainer(gpus=1, resume_from_checkpoint=args.resume)\n",
+        "trainer = Trainer(max_epochs=10, resume_from_checkpoint=args.resume)\n",
         "import lightning as L\n"
         "def main(args):\n"
         "    trainer = L.Trainer(resume_from_checkpoint='last.ckpt', max_epochs=3)\n"
@@ -90,10 +90,10 @@ class RemovedResumeFromCheckpoint(Rule):
     FIXES = (
         (
             "import pytorch_lightning as pl\n"
-            "trainer = pl.Trainer(gpus=1, resume_from_checkpoint=args.resume)\n"
+            "trainer = pl.Trainer(max_epochs=10, resume_from_checkpoint=args.resume)\n"
             "trainer.fit(model, dm)\n",
             "import pytorch_lightning as pl\n"
-            "trainer = pl.Trainer(gpus=1)\n"
+            "trainer = pl.Trainer(max_epochs=10)\n"
             "trainer.fit(model, dm, ckpt_path=args.resume)\n",
         ),
     )

@@ -1,4 +1,4 @@
-"""RC106: ``Trainer(weights_save_path=...)`` was removed in Lightning 2.0."""
+"""RC106: ``Trainer(weights_save_path=...)`` was removed in Lightning 1.8."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ class RemovedWeightsSavePath(Rule):
     code = "RC106"
     name = "removed-weights-save-path"
     message = (
-        "Trainer(weights_save_path=...) was removed in Lightning 2.0: "
+        "Trainer(weights_save_path=...) was removed in Lightning 1.8: "
         "use ModelCheckpoint(dirpath=...) in callbacks="
     )
     explanation = (
         "weights_save_path= told the Trainer where checkpoints go. It was deprecated in 1.6 and "
-        "removed in 2.0 (TypeError). Give the directory to ModelCheckpoint(dirpath=...)."
+        "removed in 1.8 (TypeError). Give the directory to ModelCheckpoint(dirpath=...)."
     )
-    versions = "lightning / pytorch_lightning >= 2.0"
+    versions = "pytorch_lightning >= 1.8, lightning 2.x"
     triggers = ("weights_save_path",)
     VALID = (
         "import lightning.pytorch as pl\n"
