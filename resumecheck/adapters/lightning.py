@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from resumecheck.adapters.lightning_logger import run_loggers, watch_self_log
 from resumecheck.engine import snapshot as snap
 
 if TYPE_CHECKING:
@@ -75,9 +76,9 @@ def recorder_callback_class(pl: ModuleType) -> type:
             self.recorder.trajectory.claimed_checkpoint_step = state_dict.get("completed_steps")
 
         def _close(self, trainer: Any, module: Any) -> snap.Snapshot:
+            # Logged values were added to the step as they were logged (lightning_logger).
             end = _lightning_snapshot(trainer, module)
-            metrics = snap.metric_entries(trainer.callback_metrics)
-            self.recorder.close(end, global_step=trainer.global_step, metrics=metrics)
+            self.recorder.close(end, global_step=trainer.global_step)
             return end
 
         def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, idx: int) -> None:
@@ -131,7 +132,7 @@ def _trainer_kwargs(
     kwargs.update(
         callbacks=callbacks,
         default_root_dir=str(spec.run_dir),
-        logger=False,
+        logger=run_loggers(kwargs.get("logger", True), pl, spec.run_dir, recorder),
         enable_progress_bar=False,
         enable_model_summary=False,
     )
@@ -141,6 +142,7 @@ def _trainer_kwargs(
 def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> None:
     model = job.model()
     pl = lightning_package(model)
+    watch_self_log(model, recorder)
     data = job.data() if job.data is not None else None
     trainer = pl.Trainer(**_trainer_kwargs(job, spec, pl, recorder))
     fit_data: dict[str, Any] = {}
@@ -155,7 +157,6 @@ def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> N
     else:
         trainer.fit(model, **fit_data, ckpt_path=str(spec.resume_from))
     recorder.trajectory.final = _lightning_snapshot(trainer, trainer.lightning_module, rng=False)
-    recorder.trajectory.final_metrics = snap.metric_entries(trainer.callback_metrics)
 
 
 def claimed_step(path: Path) -> int | None:
