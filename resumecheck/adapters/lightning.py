@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -160,13 +159,17 @@ def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> N
 
 
 def claimed_step(path: Path) -> int | None:
-    """The harness step a Lightning checkpoint holds, as its recorder callback stored it."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # mmap: only the few bytes of the callback state are read, not the weights.
-            ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-        value = ckpt.get("callbacks", {}).get(STATE_KEY, {}).get("completed_steps")
-    except Exception:
+    """The harness step a Lightning checkpoint holds, as its recorder callback stored it.
+
+    Read with ``weights_only=True``: the harness never unpickles a user's checkpoint (only the
+    user's own resume code does, inside the run). A checkpoint holding other objects (custom
+    hyperparameters) gives ``None``, and the harness uses the step it saw the file appear at.
+    """
+    from resumecheck.engine.safeload import load_weights_only
+
+    ckpt = load_weights_only(path)
+    if not isinstance(ckpt, dict):
         return None
-    return value if isinstance(value, int) else None
+    state = ckpt.get("callbacks", {})
+    value = state.get(STATE_KEY, {}).get("completed_steps") if isinstance(state, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -40,6 +40,7 @@ from resumecheck.engine.forkserver import (
 )
 from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.runner import RunSpec, execute
+from resumecheck.engine.safeload import load_records
 from resumecheck.engine.trajectory import RunError, Trajectory
 from resumecheck.jobs import Job
 
@@ -258,11 +259,8 @@ def _collect(spec: RunSpec, exitcode: int | None, exit_info: str, events: list[s
 
 
 def _load(path: Path) -> Any:
-    try:
-        with path.open("rb") as fh:
-            return pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError):
-        return None
+    # The child ran the user's code: what it wrote is read without running any (safeload).
+    return load_records(path)
 
 
 def _tail(path: Path) -> str:

@@ -90,3 +90,29 @@ def logging_job(model: Any = LoggingNet, **extra: Any) -> rc.LightningJob:
         data=Data,
         trainer=trainer(callbacks=callbacks, **extra),
     )
+
+
+MARKER_ENV = "RESUMECHECK_TEST_MARKER"
+
+
+def touch_marker(path: str) -> None:
+    """What a hostile checkpoint runs when unpickled: record which process did it."""
+    with open(path, "a") as fh:
+        fh.write(f"{os.getpid()}\n")
+
+
+class Hostile:
+    """An object whose unpickling runs code."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> Any:
+        return (touch_marker, (self.marker,))
+
+
+class HostileCheckpointNet(LoggingNet):
+    """Puts a code-running object into every checkpoint it saves."""
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["hostile"] = Hostile(os.environ[MARKER_ENV])
