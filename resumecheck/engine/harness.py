@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from resumecheck.engine import options
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_plan
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
 from resumecheck.engine.recorder import newest_checkpoint
@@ -25,15 +26,20 @@ DEFAULT_GRACE = 5.0
 
 
 def make_runner(
-    mode: str, timeout: float = DEFAULT_TIMEOUT, grace: float = DEFAULT_GRACE
+    mode: str, timeout: float | None = DEFAULT_TIMEOUT, grace: float = DEFAULT_GRACE
 ) -> Runner:
-    """The runner for a kill mode (process modes start the preloaded fork server)."""
+    """The runner for a kill mode (process modes start the preloaded fork server).
+
+    ``timeout``: seconds one run may take, in every mode (``None``: no limit).
+    """
     if mode == "exception":
-        return InProcessRunner()
+        return InProcessRunner(timeout)
     if mode in MODES:
         from resumecheck.engine.process import ProcessRunner
 
-        return ProcessRunner(mode, timeout=timeout, grace=grace)
+        return ProcessRunner(
+            mode, timeout=float("inf") if timeout is None else timeout, grace=grace
+        )
     raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")
 
 
@@ -45,7 +51,7 @@ def check(
     control: bool = True,
     keep_artifacts: bool = False,
     artifacts_dir: str | os.PathLike[str] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = DEFAULT_TIMEOUT,
     grace: float = DEFAULT_GRACE,
 ) -> Report:
     """Kill ``job`` after random (or given) optimizer steps, resume it, and compare.
@@ -60,22 +66,32 @@ def check(
         control: run the uninterrupted job twice to rule out nondeterminism first.
         keep_artifacts: keep checkpoints and logs even when the check passes.
         artifacts_dir: where to put them (a fresh temp dir by default).
-        timeout: process modes: seconds before a silent child counts as hung and is killed.
+        timeout: seconds one run may take, in every mode, before it counts as hung: the check
+            then fails with :class:`~resumecheck.errors.JobHung` naming the step and where the
+            job was stuck (``None``: no limit).
         grace: ``sigterm`` mode: seconds between SIGTERM and SIGKILL.
     """
     __tracebackhide__ = True
     if not isinstance(job, LightningJob | TorchJob):
         raise ConfigError(f"job must be a LightningJob or TorchJob, not {type(job).__name__}")
     requested = normalize_plans(kills)
+    timeout = options.seconds(timeout, "timeout")
+    grace = options.seconds(grace, "grace", none_means="the default") or DEFAULT_GRACE
+    root = options.artifacts_root(artifacts_dir, "artifacts_dir")
     runner = make_runner(mode, timeout, grace)
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     started = time.perf_counter()
-    if artifacts_dir is not None:
-        Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=artifacts_dir))
+    workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=root))
     report: Report | None = None
     try:
         report = _check(job, requested, runner, mode, seed, control, workdir)
+    except JobError as exc:
+        # The runs' logs and output help fix the job: kept, and the message says where.
+        raise JobError(f"{exc}\n  artifacts kept: {workdir}") from exc.__cause__
+    except BaseException:
+        # A usage error, Ctrl-C, a fault of the check: nothing worth keeping, nothing left.
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     finally:
         # Kept after a failure (or a crash of the check itself) for the user to look into.
         if report is not None and report.passed and not keep_artifacts:

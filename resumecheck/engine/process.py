@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import faulthandler
 import io
 import multiprocessing
 import os
@@ -42,11 +43,14 @@ from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.runner import RunSpec, execute
 from resumecheck.engine.safeload import load_records
 from resumecheck.engine.trajectory import RunError, Trajectory
+from resumecheck.errors import JobHung
 from resumecheck.jobs import Job
 
 _TRAJECTORY = "trajectory.pkl"
 _OUTPUT = "output.log"
 _TAIL_LINES = 20
+_TAIL_BYTES = 8192
+_LINE_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,8 @@ class ProcessRunner:
             receiver.close()
             if child.pid is not None:
                 _kill_group(child.pid)
+        if "hung" in events:
+            raise JobHung(_hung_message(spec, events, self.timeout))
         return _collect(spec, child.exitcode, exit_info, events)
 
     def _supervise(self, child: Any, receiver: Connection) -> tuple[str, list[str]]:
@@ -131,9 +137,13 @@ class ProcessRunner:
             now = time.monotonic()
             limit = deadline if term_at is None else min(deadline, term_at + self.grace)
             if now >= limit:
+                hung = not (term_at is not None and limit < deadline)
+                if hung:
+                    _dump_stack(child)  # where it was stuck, into its output
                 child.kill()
                 child.join()
-                if term_at is not None and limit < deadline:
+                events += _drain(receiver)
+                if not hung:
                     events.append("grace-expired")
                     return (f"still running {self.grace:g} s after SIGTERM; SIGKILLed", events)
                 events.append("hung")
@@ -156,6 +166,33 @@ class ProcessRunner:
                 events,
             )
         return (_describe_exit(child.exitcode), events)
+
+
+def _dump_stack(child: Any) -> None:
+    """Ask a hung child for its Python stack (faulthandler, armed on SIGUSR1 in the child)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
+        os.kill(child.pid, signal.SIGUSR1)
+        child.join(0.5)
+
+
+def _hung_message(spec: RunSpec, events: list[str], timeout: float) -> str:
+    steps = [int(e.split()[1]) for e in events if isinstance(e, str) and e.startswith("step ")]
+    done = steps[-1] if steps else spec.offset
+    if spec.resume_from is not None:
+        what = f"the run resumed from {spec.resume_from.name} (step {spec.offset})"
+    elif spec.kill_at is not None:
+        what = f"the run to be killed after step {spec.kill_at}"
+    else:
+        what = f"the uninterrupted run ({spec.run_dir.name})"
+    lines = [
+        f"the job hung: {what} did not finish within timeout={timeout:g} s and was killed; "
+        f"it was in step {done + 1} (step {done} done); raise timeout= if it is only slow"
+    ]
+    output = _tail(spec.run_dir / _OUTPUT)
+    if output:
+        lines += ["  where it was (its output, last lines):"]
+        lines += ["  " + ln for ln in output.splitlines()]
+    return "\n".join(lines)
 
 
 @contextmanager
@@ -264,11 +301,19 @@ def _load(path: Path) -> Any:
 
 
 def _tail(path: Path) -> str:
+    """The last lines of a run's output, capped in bytes too (a child may print 100 MB
+    without a newline), each line cut to a screen's width or so."""
     try:
-        lines = path.read_text(errors="replace").splitlines()
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - _TAIL_BYTES))
+            text = fh.read().decode(errors="replace")
     except OSError:
         return ""
-    return "\n".join(lines[-_TAIL_LINES:])
+    lines = text.splitlines()[-_TAIL_LINES:]
+    if size > _TAIL_BYTES and lines:
+        lines[0] = f"[{size - _TAIL_BYTES} bytes of earlier output not shown] ..." + lines[0]
+    return "\n".join(ln if len(ln) <= _LINE_CHARS else ln[:_LINE_CHARS] + " ..." for ln in lines)
 
 
 # -- the child ----------------------------------------------------------------------------
@@ -293,15 +338,31 @@ def _child_main(options_payload: bytes, job_payload: bytes, events: Connection) 
     torch.set_num_threads(options.threads)
     torch.use_deterministic_algorithms(options.deterministic)
     _redirect_output(spec.run_dir / _OUTPUT)
+    # A hung run is asked for its stack before it is killed (see _dump_stack).
+    faulthandler.register(signal.SIGUSR1, all_threads=False)
     recorders: list[Recorder] = []
 
     def configure(recorder: Recorder) -> None:
         recorders.append(recorder)
         _arm(recorder, spec, options.mode, events)
+        _report_steps(recorder, events)
 
     trajectory = execute(job, spec, configure)
     _save(spec, recorders[0], trajectory)
     events.send("done")
+
+
+def _report_steps(recorder: Recorder, events: Connection) -> None:
+    """Tell the parent each step as it closes, so a hang can name the step it was in."""
+    after = recorder.on_close
+
+    def on_close(step: int) -> None:
+        with contextlib.suppress(OSError):
+            events.send(f"step {step}")
+        if after is not None:
+            after(step)
+
+    recorder.on_close = on_close
 
 
 def _die_with_parent() -> None:

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import torch
 
+from resumecheck.engine.interrupts import noticing_interrupts
 from resumecheck.engine.recorder import Recorder, SimulatedCrash
 from resumecheck.engine.trajectory import RunError, Trajectory
 from resumecheck.jobs import Job, LightningJob
@@ -102,7 +103,7 @@ def execute(
     recorder = Recorder(spec.checkpoint_dir, spec.kill_at, spec.offset)
     if configure is not None:
         configure(recorder)
-    with isolated(spec.seed), recorder.installed():
+    with isolated(spec.seed), recorder.installed(), noticing_interrupts() as sigint:
         try:
             if isinstance(job, LightningJob):
                 from resumecheck.adapters.lightning import run_lightning_job
@@ -117,14 +118,24 @@ def execute(
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
+            sigint.raise_if_seen(exc)  # e.g. Lightning's SystemExit after a Ctrl-C
             recorder.trajectory.error = run_error(exc)
+        sigint.raise_if_seen()  # a job that swallowed it
     # Files written while dying (e.g. on-exception checkpoints) belong to the last step done.
     recorder.scan_checkpoints(recorder.completed_steps())
     return recorder.trajectory
 
 
 class InProcessRunner:
-    """Kill mode ``exception``: the run is interrupted by an exception in this process."""
+    """Kill mode ``exception``: the run is interrupted by an exception in this process.
+
+    ``timeout``: seconds a run may take (SIGALRM in the main thread); ``None``: no limit.
+    """
+
+    def __init__(self, timeout: float | None = None) -> None:
+        self.timeout = timeout
 
     def run(self, job: Job, spec: RunSpec) -> Trajectory:
-        return execute(job, spec)
+        from resumecheck.engine.inprocess import run_guarded
+
+        return run_guarded(execute, job, spec, self.timeout)

@@ -53,8 +53,10 @@ def test_real_trajectory_with_tensors_loads_back(tmp_path: Path) -> None:
     path = tmp_path / "trajectory.pkl"
     path.write_bytes(pickle.dumps((trajectory, {tmp_path: (1, 2, 3, "x")}, 9)))
     loaded, files, completed = load_records(path)
-    assert completed == 9 and files == {tmp_path: (1, 2, 3, "x")}
-    assert len(loaded.steps) == 9 and loaded.checkpoints == trajectory.checkpoints
+    assert completed == 9
+    assert files == {tmp_path: (1, 2, 3, "x")}
+    assert len(loaded.steps) == 9
+    assert loaded.checkpoints == trajectory.checkpoints
     value = loaded.steps[3].metrics["train_loss"].value
     assert isinstance(value, torch.Tensor)
     assert torch.equal(value, trajectory.steps[3].metrics["train_loss"].value)

@@ -56,6 +56,7 @@ def test_learning_rate_difference_seen_by_the_logger_is_recorded(tmp_path: Path)
     session.prepare()
     step = session.reference.steps[9]
     assert "lr-SGD (logger)" in step.metrics
-    assert "train_loss" in step.metrics and "train_loss (logger)" in step.metrics
+    assert "train_loss" in step.metrics
+    assert "train_loss (logger)" in step.metrics
     assert "val_loss" not in step.metrics  # validation ran at the end of step 8, not 10
     assert "val_loss" in session.reference.steps[7].metrics

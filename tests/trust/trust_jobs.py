@@ -4,9 +4,6 @@ and hostile ones (hangs, crashes, SIGTERM ignored, malicious checkpoints)."""
 from __future__ import annotations
 
 import os
-import signal
-import time
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -21,7 +18,9 @@ MID_EPOCH = 11
 
 def data(n: int = 64) -> DataLoader[Any]:
     g = torch.Generator().manual_seed(1)
-    return DataLoader(TensorDataset(torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)), batch_size=8)
+    return DataLoader(
+        TensorDataset(torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)), batch_size=8
+    )
 
 
 class Data(pl.LightningDataModule):
@@ -41,7 +40,9 @@ class LoggingNet(pl.LightningModule):
 
     def __init__(self) -> None:
         super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)
+        )
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = batch
