@@ -51,6 +51,7 @@ _OUTPUT = "output.log"
 _TAIL_LINES = 20
 _TAIL_BYTES = 8192
 _LINE_CHARS = 400
+_STACK_FRAMES = 8
 
 
 @dataclass(frozen=True)
@@ -188,10 +189,15 @@ def _hung_message(spec: RunSpec, events: list[str], timeout: float) -> str:
         f"the job hung: {what} did not finish within timeout={timeout:g} s and was killed; "
         f"it was in step {done + 1} (step {done} done); raise timeout= if it is only slow"
     ]
-    output = _tail(spec.run_dir / _OUTPUT)
-    if output:
-        lines += ["  where it was (its output, last lines):"]
-        lines += ["  " + ln for ln in output.splitlines()]
+    output = _tail(spec.run_dir / _OUTPUT, 200, 1 << 16)
+    _, found, stack = output.rpartition("(most recent call first):")
+    if found:  # faulthandler's dump: innermost frames first
+        frames = [ln.strip() for ln in stack.splitlines() if ln.strip().startswith("File ")]
+        lines += ["  where it was (innermost first):"]
+        lines += ["    " + ln for ln in frames[:_STACK_FRAMES]]
+    elif output:
+        lines += ["  its output, last lines:"]
+        lines += ["    " + ln for ln in output.splitlines()[-_TAIL_LINES:]]
     return "\n".join(lines)
 
 
@@ -300,19 +306,19 @@ def _load(path: Path) -> Any:
     return load_records(path)
 
 
-def _tail(path: Path) -> str:
+def _tail(path: Path, max_lines: int = _TAIL_LINES, max_bytes: int = _TAIL_BYTES) -> str:
     """The last lines of a run's output, capped in bytes too (a child may print 100 MB
     without a newline), each line cut to a screen's width or so."""
     try:
         with path.open("rb") as fh:
             size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - _TAIL_BYTES))
+            fh.seek(max(0, size - max_bytes))
             text = fh.read().decode(errors="replace")
     except OSError:
         return ""
-    lines = text.splitlines()[-_TAIL_LINES:]
-    if size > _TAIL_BYTES and lines:
-        lines[0] = f"[{size - _TAIL_BYTES} bytes of earlier output not shown] ..." + lines[0]
+    lines = text.splitlines()[-max_lines:]
+    if size > max_bytes and lines:
+        lines[0] = f"[{size - max_bytes} bytes of earlier output not shown] ..." + lines[0]
     return "\n".join(ln if len(ln) <= _LINE_CHARS else ln[:_LINE_CHARS] + " ..." for ln in lines)
 
 
