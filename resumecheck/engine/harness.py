@@ -131,6 +131,12 @@ class CheckSession:
                 f"cannot be checked; fix the job first:\n{self.reference.error.type}: "
                 f"{self.reference.error.message}\n{self.reference.error.traceback}".rstrip()
             )
+        if n and self.reference.steps[-1].optimizer_steps == 0:
+            raise JobError(
+                f"{label} never stepped an optimizer: its uninterrupted run reported {n} steps "
+                "but made no optimizer.step() call, so nothing is trained and no resume can "
+                "differ; call optimizer.step() (and run.step after it)"
+            )
         if n < 2:
             raise JobError(
                 f"{label} made {n} optimizer step(s) uninterrupted; a resume check needs at "
@@ -145,7 +151,9 @@ class CheckSession:
         if plan not in self._tried:
             check_range([plan], self.steps, self.job.label)
             segments = _run_plan(self.runner, self.job, plan, self.workdir)
-            self._tried[plan] = judge_plan(self.reference, plan, segments)
+            verdict = judge_plan(self.reference, plan, segments)
+            verdict.warnings += [w for w in _kill_notes(segments) if w not in verdict.warnings]
+            self._tried[plan] = verdict
         return self._tried[plan]
 
     def close(self) -> None:
@@ -223,6 +231,25 @@ def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segme
         resume_from = newest.path
         offset = _checkpoint_step(job, newest)
     return segments
+
+
+def _kill_notes(segments: Sequence[Segment]) -> list[str]:
+    """What a killed run did with its kill signal, when that is worth saying."""
+    notes = []
+    for seg in segments[:-1]:
+        info, traj = seg.trajectory.exit_info, seg.trajectory
+        if "after SIGTERM; SIGKILLed" in info:
+            notes.append(
+                f"the job ignored SIGTERM after step {seg.kill_at}: {info} (it had reached step "
+                f"{traj.killed_at}); a preemption would lose that work: on SIGTERM, save a "
+                "checkpoint and exit (Lightning: OnExceptionCheckpoint)"
+            )
+        elif "after SIGTERM" in info and (traj.killed_at or 0) > (seg.kill_at or 0):
+            notes.append(
+                f"the job kept training after SIGTERM at step {seg.kill_at} until step "
+                f"{traj.killed_at}, then {info}"
+            )
+    return notes
 
 
 def _checkpoint_step(job: Job, newest: CheckpointFile) -> int:

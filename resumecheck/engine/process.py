@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import faulthandler
+import functools
 import io
 import multiprocessing
 import os
@@ -265,7 +266,12 @@ def _ship(job: Job, spec: RunSpec, options: ChildOptions) -> tuple[bytes, bytes]
 
 def _job_modules(job: Job) -> set[str]:
     names = set()
-    for value in vars(job).values():
+    pending = list(vars(job).values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, functools.partial):  # partial objects have no __module__
+            pending += [value.func, *value.args, *value.keywords.values()]
+            continue
         module = getattr(value, "__module__", None)
         if isinstance(module, str):
             names.add(module)
@@ -416,8 +422,18 @@ def _arm(recorder: Recorder, spec: RunSpec, mode: str, events: Connection) -> No
         if mode == "sigterm":
             events.send("sigterm")
             os.kill(os.getpid(), signal.SIGTERM)  # the job's handler (if any) takes over
+            # Still alive: the job ignores SIGTERM (or winds down). Keep recording how far it
+            # gets, so the parent places the checkpoints it writes before the SIGKILL.
+            recorder.kill = lambda step: None
+            recorder.on_close = outlived
             return
         os.kill(os.getpid(), signal.SIGKILL)
+
+    def outlived(step: int) -> None:
+        recorder.trajectory.killed_at = step
+        _save(spec, recorder, recorder.trajectory)
+        with contextlib.suppress(OSError):
+            events.send(f"step {step}")
 
     recorder.kill = die
     if mode == "midwrite" and spec.kill_at is not None:

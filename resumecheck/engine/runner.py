@@ -55,6 +55,13 @@ def isolated(seed: int) -> Iterator[None]:
 
     saved_rng = (torch.get_rng_state(), np.random.get_state(), random.getstate())
     saved_env = os.environ.get("PL_GLOBAL_SEED")
+    # Process-wide torch settings a job may change (set_num_threads, ...): given back too.
+    saved_torch = (
+        torch.get_num_threads(),
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.get_default_dtype(),
+    )
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     levels = [lg.level for lg in loggers]
     random.seed(seed)
@@ -78,6 +85,10 @@ def isolated(seed: int) -> Iterator[None]:
             os.environ["PL_GLOBAL_SEED"] = saved_env
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
+        if torch.get_num_threads() != saved_torch[0]:
+            torch.set_num_threads(saved_torch[0])
+        torch.use_deterministic_algorithms(saved_torch[1], warn_only=saved_torch[2])
+        torch.set_default_dtype(saved_torch[3])
 
 
 def run_error(exc: BaseException) -> RunError:

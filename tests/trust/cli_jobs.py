@@ -78,7 +78,7 @@ def segfault() -> rc.LightningJob:
     return tj.logging_job(SegfaultNet)
 
 
-def _train_plain(run: rc.Run, steps: int = 6) -> None:
+def _train_plain(run: rc.Run, steps: int = 6, pause: float = 0.0) -> None:
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -97,6 +97,7 @@ def _train_plain(run: rc.Run, steps: int = 6) -> None:
         path = run.checkpoint_dir / "ckpt.pt"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, path)
         run.step(step, model=model, optimizer=opt, loss=loss, batch=x)
+        time.sleep(pause)
 
 
 def plain_with_steps(run: rc.Run, steps: int) -> None:
@@ -119,8 +120,31 @@ def chatty() -> rc.TorchJob:
 
 def _ignores_sigterm(run: rc.Run) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _train_plain(run)
+    _train_plain(run, steps=8, pause=0.4)
 
 
 def ignores_sigterm() -> rc.TorchJob:
     return rc.TorchJob(_ignores_sigterm)
+
+
+def _never_steps(run: rc.Run) -> None:
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(1, 7):
+        loss = model(torch.ones(2, 3)).pow(2).mean()
+        loss.backward()  # but no opt.step(): nothing is trained
+        torch.save(model.state_dict(), run.checkpoint_dir / "ckpt.pt")
+        run.step(step, model=model, optimizer=opt, loss=loss)
+
+
+def never_steps() -> rc.TorchJob:
+    return rc.TorchJob(_never_steps)
+
+
+def _sets_threads(run: rc.Run) -> None:
+    torch.set_num_threads(1)
+    _train_plain(run)
+
+
+def sets_threads() -> rc.TorchJob:
+    return rc.TorchJob(_sets_threads)
