@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from resumecheck.adapters.lightning_facts import lightning_facts
 from resumecheck.adapters.lightning_logger import run_loggers, watch_self_log
 from resumecheck.engine import snapshot as snap
 
@@ -79,6 +80,9 @@ def recorder_callback_class(pl: ModuleType) -> type:
             end = _lightning_snapshot(trainer, module)
             self.recorder.close(end, global_step=trainer.global_step)
             return end
+
+        def on_train_start(self, trainer: Any, module: Any) -> None:
+            self.recorder.trajectory.facts = lightning_facts(trainer, module)
 
         def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, idx: int) -> None:
             rec = self.recorder

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from resumecheck.engine import options
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_plan
+from resumecheck.engine.hints import refine
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
 from resumecheck.engine.recorder import newest_checkpoint
 from resumecheck.engine.report import Divergence, Report
@@ -171,7 +172,7 @@ class CheckSession:
             for plan in plans:
                 verdict = self.try_plan(plan)
                 if verdict.divergence is not None:
-                    divergences.append(verdict.divergence)
+                    divergences.append(refine(verdict.divergence, self.reference.facts))
                 warnings += [w for w in verdict.warnings if w not in warnings]
         return Report(
             job=self.job.label,

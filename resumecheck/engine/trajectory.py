@@ -63,6 +63,7 @@ class Trajectory:
     claimed_checkpoint_step: int | None = None  # resumecheck's own step count found in the ckpt
     output_tail: str = ""
     exit_info: str = ""
+    facts: dict[str, object] = field(default_factory=dict)  # for hints (engine/hints.py)
 
     @property
     def restored(self) -> Snapshot | None:

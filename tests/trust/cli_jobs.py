@@ -148,3 +148,28 @@ def _sets_threads(run: rc.Run) -> None:
 
 def sets_threads() -> rc.TorchJob:
     return rc.TorchJob(_sets_threads)
+
+
+class WorkerData(tj.Data):
+    """Training data read by two persistent DataLoader worker processes."""
+
+    def train_dataloader(self) -> Any:
+        from torch.utils.data import DataLoader
+
+        return DataLoader(tj.data().dataset, batch_size=8, num_workers=2, persistent_workers=True)
+
+
+def with_workers() -> rc.LightningJob:
+    job = tj.logging_job()
+    return rc.LightningJob(model=job.model, data=WorkerData, trainer=job.trainer)
+
+
+def _leaves_a_helper(run: rc.Run) -> None:
+    import subprocess
+
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    _train_plain(run)
+
+
+def leaves_a_helper() -> rc.TorchJob:
+    return rc.TorchJob(_leaves_a_helper)
