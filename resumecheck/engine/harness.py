@@ -88,7 +88,7 @@ def check(
         report = _check(job, requested, runner, mode, seed, control, workdir)
     except JobError as exc:
         # The runs' logs and output help fix the job: kept, and the message says where.
-        raise JobError(f"{exc}\n  artifacts kept: {workdir}") from exc.__cause__
+        raise type(exc)(f"{exc}\n  artifacts kept: {workdir}") from exc.__cause__
     except BaseException:
         # A usage error, Ctrl-C, a fault of the check: nothing worth keeping, nothing left.
         shutil.rmtree(workdir, ignore_errors=True)

@@ -117,3 +117,32 @@ class HostileCheckpointNet(LoggingNet):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["hostile"] = Hostile(os.environ[MARKER_ENV])
+
+
+class WarmupCallback(pl.Callback):
+    """Sets the learning rate itself each epoch from a counter it never checkpoints."""
+
+    def __init__(self) -> None:
+        self.epochs = 0
+
+    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        self.epochs += 1
+        for group in trainer.optimizers[0].param_groups:
+            group["lr"] = 0.01 * self.epochs
+
+
+class NoSchedulerNet(LoggingNet):
+    def configure_optimizers(self) -> Any:
+        return torch.optim.SGD(self.parameters(), lr=0.05)
+
+
+def stateful_loader_job() -> rc.LightningJob:
+    """torchdata's StatefulDataLoader: Lightning resumes it wrongly at an epoch's last batch."""
+    from torchdata.stateful_dataloader import StatefulDataLoader
+
+    job = logging_job()
+    return rc.LightningJob(
+        model=job.model,
+        data=lambda: StatefulDataLoader(data().dataset, batch_size=8, shuffle=True),
+        trainer=job.trainer,
+    )
