@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from resumecheck.engine.report import Divergence, Kind, Report
-from resumecheck.errors import ConfigError, JobError, ResumecheckError, ResumeDivergence
+from resumecheck.errors import (
+    ConfigError,
+    JobError,
+    JobHung,
+    ResumecheckError,
+    ResumeDivergence,
+)
 from resumecheck.jobs import LightningJob, ScriptJob, TorchJob
 
 if TYPE_CHECKING:
@@ -22,6 +28,7 @@ __all__ = [
     "ConfigError",
     "Divergence",
     "JobError",
+    "JobHung",
     "Kind",
     "LightningJob",
     "Report",

@@ -5,7 +5,9 @@ The tree::
     ResumecheckError            base of every error resumecheck raises on purpose
     ├── ConfigError             a bad option or argument (names its source and the fix)
     └── JobError                the job itself is broken: it failed before any kill, or
-                                cannot be built; a resume check cannot even start
+        │                       cannot be built; a resume check cannot even start
+        └── JobHung             a run of the job passed the timeout (any kill mode): the
+                                check failed, naming the timeout, the step and the stack
     ResumeDivergence            (an AssertionError) raised by ``assert_resumes``; carries the report
 """
 
@@ -27,6 +29,10 @@ class ConfigError(ResumecheckError, ValueError):
 
 class JobError(ResumecheckError):
     """The job is broken independently of any resume (e.g. the uninterrupted run crashes)."""
+
+
+class JobHung(JobError):
+    """A run of the job did not finish within the timeout; never a verdict."""
 
 
 class ResumeDivergence(AssertionError):

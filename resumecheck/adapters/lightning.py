@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from resumecheck.adapters.lightning_facts import lightning_facts
+from resumecheck.adapters.lightning_logger import run_loggers, watch_self_log
 from resumecheck.engine import snapshot as snap
 
 if TYPE_CHECKING:
@@ -75,10 +76,13 @@ def recorder_callback_class(pl: ModuleType) -> type:
             self.recorder.trajectory.claimed_checkpoint_step = state_dict.get("completed_steps")
 
         def _close(self, trainer: Any, module: Any) -> snap.Snapshot:
+            # Logged values were added to the step as they were logged (lightning_logger).
             end = _lightning_snapshot(trainer, module)
-            metrics = snap.metric_entries(trainer.callback_metrics)
-            self.recorder.close(end, global_step=trainer.global_step, metrics=metrics)
+            self.recorder.close(end, global_step=trainer.global_step)
             return end
+
+        def on_train_start(self, trainer: Any, module: Any) -> None:
+            self.recorder.trajectory.facts = lightning_facts(trainer, module)
 
         def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, idx: int) -> None:
             rec = self.recorder
@@ -131,7 +135,7 @@ def _trainer_kwargs(
     kwargs.update(
         callbacks=callbacks,
         default_root_dir=str(spec.run_dir),
-        logger=False,
+        logger=run_loggers(kwargs.get("logger", True), pl, spec.run_dir, recorder),
         enable_progress_bar=False,
         enable_model_summary=False,
     )
@@ -141,6 +145,7 @@ def _trainer_kwargs(
 def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> None:
     model = job.model()
     pl = lightning_package(model)
+    watch_self_log(model, recorder)
     data = job.data() if job.data is not None else None
     trainer = pl.Trainer(**_trainer_kwargs(job, spec, pl, recorder))
     fit_data: dict[str, Any] = {}
@@ -155,17 +160,20 @@ def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> N
     else:
         trainer.fit(model, **fit_data, ckpt_path=str(spec.resume_from))
     recorder.trajectory.final = _lightning_snapshot(trainer, trainer.lightning_module, rng=False)
-    recorder.trajectory.final_metrics = snap.metric_entries(trainer.callback_metrics)
 
 
 def claimed_step(path: Path) -> int | None:
-    """The harness step a Lightning checkpoint holds, as its recorder callback stored it."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # mmap: only the few bytes of the callback state are read, not the weights.
-            ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-        value = ckpt.get("callbacks", {}).get(STATE_KEY, {}).get("completed_steps")
-    except Exception:
+    """The harness step a Lightning checkpoint holds, as its recorder callback stored it.
+
+    Read with ``weights_only=True``: the harness never unpickles a user's checkpoint (only the
+    user's own resume code does, inside the run). A checkpoint holding other objects (custom
+    hyperparameters) gives ``None``, and the harness uses the step it saw the file appear at.
+    """
+    from resumecheck.engine.safeload import load_weights_only
+
+    ckpt = load_weights_only(path)
+    if not isinstance(ckpt, dict):
         return None
-    return value if isinstance(value, int) else None
+    state = ckpt.get("callbacks", {})
+    value = state.get(STATE_KEY, {}).get("completed_steps") if isinstance(state, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

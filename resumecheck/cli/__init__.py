@@ -1,8 +1,8 @@
 """Command line: ``resumecheck check``, ``run``, ``lint`` and ``rules``.
 
 The CLI parses arguments, calls the API and turns results into output and an exit code:
-0 clean, 1 findings or divergences, 2 usage or internal error. Heavy imports (torch,
-lightning, libcst) happen inside the subcommand that needs them.
+0 clean, 1 findings or divergences, 2 usage or internal error, 130 interrupted. Heavy
+imports (torch, lightning, libcst) happen inside the subcommand that needs them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,14 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``resumecheck`` command line and return its exit code."""
     args = build_parser().parse_args(argv)
-    if args.command == "check":
-        from resumecheck.cli.check import run_check
+    try:
+        if args.command == "check":
+            from resumecheck.cli.check import run_check
 
-        return run_check(args)
-    if args.command == "run":
-        from resumecheck.cli.run import run_run
+            return run_check(args)
+        if args.command == "run":
+            from resumecheck.cli.run import run_run
 
-        return run_run(args)
-    from resumecheck.cli.lint import run_lint, run_rules
+            return run_run(args)
+        from resumecheck.cli.lint import run_lint, run_rules
 
-    return run_lint(args) if args.command == "lint" else run_rules(args)
+        return run_lint(args) if args.command == "lint" else run_rules(args)
+    except KeyboardInterrupt:
+        # Ctrl-C is never a verdict nor a traceback.
+        print(f"resumecheck {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

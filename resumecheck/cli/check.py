@@ -53,10 +53,15 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
-        default=300.0,
+        default="300",
         metavar="SECONDS",
-        help="kill a run that takes longer (default 300)",
+        help="fail the check if one run takes longer, in every mode (default 300; inf: none)",
+    )
+    parser.add_argument(
+        "--grace",
+        default="5",
+        metavar="SECONDS",
+        help="sigterm mode: seconds between SIGTERM and SIGKILL (default 5)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
@@ -125,6 +130,46 @@ def _import_root(path: Path) -> Path:
     return folder
 
 
+def _seconds(text: str, option: str) -> float:
+    """A ``--timeout``/``--grace`` value, validated as the API validates it."""
+    from resumecheck.engine.options import seconds
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r}: expected a number of seconds > 0, e.g. {option} 60"
+        ) from None
+    try:
+        return seconds(value, option.lstrip("-")) or float("inf")
+    except ConfigError:
+        raise ConfigError(
+            f"{option} {text}: expected a number of seconds > 0, e.g. {option} 60"
+        ) from None
+
+
+def _validate(args: argparse.Namespace) -> None:
+    """Usage errors before anything starts (the fork server, the job's import)."""
+    from resumecheck.engine.harness import MODES
+    from resumecheck.engine.options import artifacts_root
+    from resumecheck.engine.plan import normalize_plans
+
+    args.timeout = _seconds(args.timeout, "--timeout")
+    args.grace = _seconds(args.grace, "--grace")
+    if args.mode not in MODES:
+        raise ConfigError(f"--mode {args.mode!r}: choose one of {', '.join(MODES)}")
+    kills = parse_kills(args.kills)  # its own errors name --kills already
+    try:
+        normalize_plans(kills)
+    except ConfigError as exc:
+        message = str(exc).removeprefix("kills")
+        raise ConfigError(f"--kills {args.kills!r}{message}") from None
+    try:
+        artifacts_root(args.artifacts_dir, "--artifacts-dir")
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("--artifacts-dir=", "--artifacts-dir ")) from None
+
+
 def run_check(args: argparse.Namespace) -> int:
     return run_with_server(args, lambda: load_job(args.target), _command)
 
@@ -135,8 +180,17 @@ def run_with_server(
     command: Callable[[argparse.Namespace, list[tuple[int, ...]]], str],
 ) -> int:
     """Check the job ``make_job`` builds, with the fork server up when a child needs it."""
+    import faulthandler
+
     from resumecheck.engine.forkserver import PROCESS_MODES, start_server, stop_server
 
+    try:
+        _validate(args)
+    except ConfigError as exc:
+        print(f"resumecheck {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    # A job that crashes the interpreter in exception mode (a segfault) leaves a traceback.
+    faulthandler.enable()
     if args.mode not in PROCESS_MODES and args.command != "run":
         return _run_check(args, make_job, command)
     start_server()  # imports torch and Lightning while this process imports the job
@@ -164,6 +218,7 @@ def _run_check(
             keep_artifacts=args.keep_artifacts,
             artifacts_dir=args.artifacts_dir,
             timeout=args.timeout,
+            grace=args.grace,
         )
     except (ConfigError, JobError) as exc:
         print(f"resumecheck {args.command}: error: {exc}", file=sys.stderr)

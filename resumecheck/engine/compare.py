@@ -339,7 +339,8 @@ def rank_view(trajectory: Trajectory, rank: int) -> Trajectory:
 
 def _judge_fresh(ref: Trajectory, plan: tuple[int, ...], seg: Segment) -> Divergence | None:
     traj, k = seg.trajectory, plan[0]
-    diff = first_difference(ref, traj, upto=k)
+    # A job that outlives its kill signal (SIGTERM ignored) made more fresh steps: all compared.
+    diff = first_difference(ref, traj, upto=max(k, traj.killed_at or 0))
     if traj.error is not None and traj.killed_at is None and diff is None:
         detail = (
             f"a fresh run raised {traj.error.type} before the kill at step {k}, though the "

@@ -10,7 +10,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from resumecheck.engine import options
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
+from resumecheck.engine.hints import refine
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
 from resumecheck.engine.recorder import newest_checkpoint
 from resumecheck.engine.report import Divergence, Report
@@ -26,26 +28,28 @@ DEFAULT_GRACE = 5.0
 
 def make_runner(
     mode: str,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = DEFAULT_TIMEOUT,
     grace: float = DEFAULT_GRACE,
     job: Job | None = None,
 ) -> Runner:
     """The runner for a kill mode (process modes start the preloaded fork server).
 
-    A :class:`ScriptJob` always runs in a child: ``python script.py`` forked from the server
+    ``timeout``: seconds one run may take, in every mode (``None``: no limit). A
+    :class:`ScriptJob` always runs in a child: ``python script.py`` forked from the server
     (``exception`` mode raises inside it), any other command as a fresh process tree.
     """
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")
+    if mode == "exception" and not isinstance(job, ScriptJob):
+        return InProcessRunner(timeout)
+    limit = float("inf") if timeout is None else timeout
     if isinstance(job, ScriptJob) and not job.runs_in_fork_server:
         from resumecheck.engine.command import CommandRunner
 
-        return CommandRunner(mode, timeout=timeout, grace=grace)
-    if mode == "exception" and not isinstance(job, ScriptJob):
-        return InProcessRunner()
+        return CommandRunner(mode, timeout=limit, grace=grace)
     from resumecheck.engine.process import ProcessRunner
 
-    return ProcessRunner(mode, timeout=timeout, grace=grace)
+    return ProcessRunner(mode, timeout=limit, grace=grace)
 
 
 def check(
@@ -56,7 +60,7 @@ def check(
     control: bool = True,
     keep_artifacts: bool = False,
     artifacts_dir: str | os.PathLike[str] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = DEFAULT_TIMEOUT,
     grace: float = DEFAULT_GRACE,
 ) -> Report:
     """Kill ``job`` after random (or given) optimizer steps, resume it, and compare.
@@ -71,7 +75,9 @@ def check(
         control: run the uninterrupted job twice to rule out nondeterminism first.
         keep_artifacts: keep checkpoints and logs even when the check passes.
         artifacts_dir: where to put them (a fresh temp dir by default).
-        timeout: process modes: seconds before a silent child counts as hung and is killed.
+        timeout: seconds one run may take, in every mode, before it counts as hung: the check
+            then fails with :class:`~resumecheck.errors.JobHung` naming the step and where the
+            job was stuck (``None``: no limit).
         grace: ``sigterm`` mode: seconds between SIGTERM and SIGKILL.
     """
     __tracebackhide__ = True
@@ -80,15 +86,23 @@ def check(
             f"job must be a LightningJob, TorchJob or ScriptJob, not {type(job).__name__}"
         )
     requested = normalize_plans(kills)
+    timeout = options.seconds(timeout, "timeout")
+    grace = options.seconds(grace, "grace", none_means="the default") or DEFAULT_GRACE
+    root = options.artifacts_root(artifacts_dir, "artifacts_dir")
     runner = make_runner(mode, timeout, grace, job)
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     started = time.perf_counter()
-    if artifacts_dir is not None:
-        Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=artifacts_dir))
+    workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=root))
     report: Report | None = None
     try:
         report = _check(job, requested, runner, mode, seed, control, workdir)
+    except JobError as exc:
+        # The runs' logs and output help fix the job: kept, and the message says where.
+        raise type(exc)(f"{exc}\n  artifacts kept: {workdir}") from exc.__cause__
+    except BaseException:
+        # A usage error, Ctrl-C, a fault of the check: nothing worth keeping, nothing left.
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     finally:
         # Kept after a failure (or a crash of the check itself) for the user to look into.
         if report is not None and report.passed and not keep_artifacts:
@@ -133,6 +147,12 @@ class CheckSession:
                 f"cannot be checked; fix the job first:\n{error.type}: {error.message}\n"
                 f"{details}".rstrip()
             )
+        if n and self.reference.steps[-1].optimizer_steps == 0:
+            raise JobError(
+                f"{label} never stepped an optimizer: its uninterrupted run reported {n} steps "
+                "but made no optimizer.step() call, so nothing is trained and no resume can "
+                "differ; call optimizer.step() (and run.step after it)"
+            )
         if n < 2:
             raise JobError(_too_few_steps(self.job, n))
         if self.control:
@@ -144,7 +164,9 @@ class CheckSession:
         if plan not in self._tried:
             check_range([plan], self.steps, self.job.label)
             segments = _run_plan(self.runner, self.job, plan, self.workdir)
-            self._tried[plan] = judge_ranks(self.reference, plan, segments)
+            verdict = judge_ranks(self.reference, plan, segments)
+            verdict.warnings += [w for w in _kill_notes(segments) if w not in verdict.warnings]
+            self._tried[plan] = verdict
         return self._tried[plan]
 
     def close(self) -> None:
@@ -162,7 +184,7 @@ class CheckSession:
             for plan in plans:
                 verdict = self.try_plan(plan)
                 if verdict.divergence is not None:
-                    divergences.append(verdict.divergence)
+                    divergences.append(refine(verdict.divergence, self.reference.facts))
                 warnings += [w for w in verdict.warnings if w not in warnings]
         return Report(
             job=self.job.label,
@@ -235,6 +257,25 @@ def _too_few_steps(job: Job, n: int) -> str:
         f"{job.label} made {n} optimizer step(s) uninterrupted; a resume check needs at least "
         "2 (raise max_steps/max_epochs; a plain loop must step a torch.optim optimizer)"
     )
+
+
+def _kill_notes(segments: Sequence[Segment]) -> list[str]:
+    """What a killed run did with its kill signal, when that is worth saying."""
+    notes = []
+    for seg in segments[:-1]:
+        info, traj = seg.trajectory.exit_info, seg.trajectory
+        if "after SIGTERM; SIGKILLed" in info:
+            notes.append(
+                f"the job ignored SIGTERM after step {seg.kill_at}: {info} (it had reached step "
+                f"{traj.killed_at}); a preemption would lose that work: on SIGTERM, save a "
+                "checkpoint and exit (Lightning: OnExceptionCheckpoint)"
+            )
+        elif "after SIGTERM" in info and (traj.killed_at or 0) > (seg.kill_at or 0):
+            notes.append(
+                f"the job kept training after SIGTERM at step {seg.kill_at} until step "
+                f"{traj.killed_at}, then {info}"
+            )
+    return notes
 
 
 def _resume_point(job: Job, known: dict[Path, CheckpointFile], root: Path) -> CheckpointFile | None:

@@ -27,7 +27,11 @@ def normalize_plans(kills: KillSpec, n_steps: int | None = None) -> list[Plan] |
             raise ConfigError(f"kills={kills}: the number of kills must be at least 1")
         return kills
     plans: list[Plan] = []
+    if isinstance(kills, str | bytes) or not isinstance(kills, Sequence):
+        raise ConfigError(f"kills={kills!r}: pass a number of kills or a list of steps")
     for item in kills:
+        if not isinstance(item, int | list | tuple):
+            raise ConfigError(f"kills: bad kill plan {item!r}; use a step number or a list of them")
         plan = (item,) if isinstance(item, int) else tuple(item)
         if not plan or any(not isinstance(k, int) or isinstance(k, bool) for k in plan):
             raise ConfigError(f"kills: bad kill plan {item!r}; use a step number or a list of them")

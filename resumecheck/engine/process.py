@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import faulthandler
+import functools
 import io
 import multiprocessing
 import os
@@ -40,12 +42,17 @@ from resumecheck.engine.forkserver import (
 )
 from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.runner import RunSpec, execute
+from resumecheck.engine.safeload import load_records
 from resumecheck.engine.trajectory import RunError, Trajectory
+from resumecheck.errors import JobHung
 from resumecheck.jobs import Job
 
 _TRAJECTORY = "trajectory.pkl"
 _OUTPUT = "output.log"
 _TAIL_LINES = 20
+_TAIL_BYTES = 8192
+_LINE_CHARS = 400
+_STACK_FRAMES = 8
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ class ProcessRunner:
             receiver.close()
             if child.pid is not None:
                 _kill_group(child.pid)
+        if "hung" in events:
+            raise JobHung(_hung_message(spec, events, self.timeout))
         return _collect(spec, child.exitcode, exit_info, events)
 
     def _supervise(self, child: Any, receiver: Connection) -> tuple[str, list[str]]:
@@ -130,9 +139,13 @@ class ProcessRunner:
             now = time.monotonic()
             limit = deadline if term_at is None else min(deadline, term_at + self.grace)
             if now >= limit:
+                hung = not (term_at is not None and limit < deadline)
+                if hung:
+                    _dump_stack(child)  # where it was stuck, into its output
                 child.kill()
                 child.join()
-                if term_at is not None and limit < deadline:
+                events += _drain(receiver)
+                if not hung:
                     events.append("grace-expired")
                     return (f"still running {self.grace:g} s after SIGTERM; SIGKILLed", events)
                 events.append("hung")
@@ -155,6 +168,38 @@ class ProcessRunner:
                 events,
             )
         return (_describe_exit(child.exitcode), events)
+
+
+def _dump_stack(child: Any) -> None:
+    """Ask a hung child for its Python stack (faulthandler, armed on SIGUSR1 in the child)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
+        os.kill(child.pid, signal.SIGUSR1)
+        child.join(0.5)
+
+
+def _hung_message(spec: RunSpec, events: list[str], timeout: float) -> str:
+    steps = [int(e.split()[1]) for e in events if isinstance(e, str) and e.startswith("step ")]
+    done = steps[-1] if steps else spec.offset
+    if spec.resume_from is not None:
+        what = f"the run resumed from {spec.resume_from.name} (step {spec.offset})"
+    elif spec.kill_at is not None:
+        what = f"the run to be killed after step {spec.kill_at}"
+    else:
+        what = f"the uninterrupted run ({spec.run_dir.name})"
+    lines = [
+        f"the job hung: {what} did not finish within timeout={timeout:g} s and was killed; "
+        f"it was in step {done + 1} (step {done} done); raise timeout= if it is only slow"
+    ]
+    output = _tail(spec.run_dir / _OUTPUT, 200, 1 << 16)
+    _, found, stack = output.rpartition("(most recent call first):")
+    if found:  # faulthandler's dump: innermost frames first
+        frames = [ln.strip() for ln in stack.splitlines() if ln.strip().startswith("File ")]
+        lines += ["  where it was (innermost first):"]
+        lines += ["    " + ln for ln in frames[:_STACK_FRAMES]]
+    elif output:
+        lines += ["  its output, last lines:"]
+        lines += ["    " + ln for ln in output.splitlines()[-_TAIL_LINES:]]
+    return "\n".join(lines)
 
 
 @contextmanager
@@ -221,7 +266,12 @@ def _ship(job: Job, spec: RunSpec, options: ChildOptions) -> tuple[bytes, bytes]
 
 def _job_modules(job: Job) -> set[str]:
     names = set()
-    for value in vars(job).values():
+    pending = list(vars(job).values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, functools.partial):  # partial objects have no __module__
+            pending += [value.func, *value.args, *value.keywords.values()]
+            continue
         module = getattr(value, "__module__", None)
         if isinstance(module, str):
             names.add(module)
@@ -258,19 +308,24 @@ def _collect(spec: RunSpec, exitcode: int | None, exit_info: str, events: list[s
 
 
 def _load(path: Path) -> Any:
+    # The child ran the user's code: what it wrote is read without running any (safeload).
+    return load_records(path)
+
+
+def _tail(path: Path, max_lines: int = _TAIL_LINES, max_bytes: int = _TAIL_BYTES) -> str:
+    """The last lines of a run's output, capped in bytes too (a child may print 100 MB
+    without a newline), each line cut to a screen's width or so."""
     try:
         with path.open("rb") as fh:
-            return pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError):
-        return None
-
-
-def _tail(path: Path) -> str:
-    try:
-        lines = path.read_text(errors="replace").splitlines()
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - max_bytes))
+            text = fh.read().decode(errors="replace")
     except OSError:
         return ""
-    return "\n".join(lines[-_TAIL_LINES:])
+    lines = text.splitlines()[-max_lines:]
+    if size > max_bytes and lines:
+        lines[0] = f"[{size - max_bytes} bytes of earlier output not shown] ..." + lines[0]
+    return "\n".join(ln if len(ln) <= _LINE_CHARS else ln[:_LINE_CHARS] + " ..." for ln in lines)
 
 
 # -- the child ----------------------------------------------------------------------------
@@ -295,15 +350,31 @@ def _child_main(options_payload: bytes, job_payload: bytes, events: Connection) 
     torch.set_num_threads(options.threads)
     torch.use_deterministic_algorithms(options.deterministic)
     _redirect_output(spec.run_dir / _OUTPUT)
+    # A hung run is asked for its stack before it is killed (see _dump_stack).
+    faulthandler.register(signal.SIGUSR1, all_threads=False)
     recorders: list[Recorder] = []
 
     def configure(recorder: Recorder) -> None:
         recorders.append(recorder)
         _arm(recorder, spec, options.mode, events)
+        _report_steps(recorder, events)
 
     trajectory = execute(job, spec, configure)
     _save(spec, recorders[0], trajectory)
     events.send("done")
+
+
+def _report_steps(recorder: Recorder, events: Connection) -> None:
+    """Tell the parent each step as it closes, so a hang can name the step it was in."""
+    after = recorder.on_close
+
+    def on_close(step: int) -> None:
+        with contextlib.suppress(OSError):
+            events.send(f"step {step}")
+        if after is not None:
+            after(step)
+
+    recorder.on_close = on_close
 
 
 def _die_with_parent() -> None:
@@ -354,8 +425,18 @@ def _arm(recorder: Recorder, spec: RunSpec, mode: str, events: Connection) -> No
         if mode == "sigterm":
             events.send("sigterm")
             os.kill(os.getpid(), signal.SIGTERM)  # the job's handler (if any) takes over
+            # Still alive: the job ignores SIGTERM (or winds down). Keep recording how far it
+            # gets, so the parent places the checkpoints it writes before the SIGKILL.
+            recorder.kill = lambda step: None
+            recorder.on_close = outlived
             return
         os.kill(os.getpid(), signal.SIGKILL)
+
+    def outlived(step: int) -> None:
+        recorder.trajectory.killed_at = step
+        _save(spec, recorder, recorder.trajectory)
+        with contextlib.suppress(OSError):
+            events.send(f"step {step}")
 
     recorder.kill = die
     if mode == "midwrite":

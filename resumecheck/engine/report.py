@@ -85,6 +85,11 @@ class Divergence:
     others: tuple[Kind, ...] = ()
     plan: tuple[int, ...] = ()
     checkpoint: str | None = None
+    hint: str | None = None  # fitted to the job (engine/hints.py); else the kind's own
+
+    @property
+    def advice(self) -> str:
+        return self.hint or self.kind.hint
 
     def headline(self) -> str:
         if self.kind is Kind.NONDETERMINISTIC:
@@ -107,6 +112,7 @@ class Divergence:
             "evidence": list(self.evidence),
             "others": [k.name for k in self.others],
             "plan": list(self.plan),
+            "hint": self.advice,
         }
 
 
@@ -173,7 +179,7 @@ class Report:
                 lines.append(f"    ... {len(div.evidence) - len(shown)} more")
             if div.others:
                 lines.append("  also differs: " + ", ".join(k.name for k in div.others))
-            lines.append(f"  hint: {div.kind.hint}")
+            lines.append(f"  hint: {div.advice}")
             lines.append(f"  reproduce: {replay(div)}")
         lines += [f"  warning: {w}" for w in self.warnings]
         if self.artifacts:

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import torch
 
+from resumecheck.engine.interrupts import noticing_interrupts
 from resumecheck.engine.recorder import Recorder, SimulatedCrash
 from resumecheck.engine.trajectory import RunError, Trajectory
 from resumecheck.jobs import Job
@@ -54,6 +55,13 @@ def isolated(seed: int) -> Iterator[None]:
 
     saved_rng = (torch.get_rng_state(), np.random.get_state(), random.getstate())
     saved_env = os.environ.get("PL_GLOBAL_SEED")
+    # Process-wide torch settings a job may change (set_num_threads, ...): given back too.
+    saved_torch = (
+        torch.get_num_threads(),
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.get_default_dtype(),
+    )
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     levels = [lg.level for lg in loggers]
     random.seed(seed)
@@ -77,6 +85,10 @@ def isolated(seed: int) -> Iterator[None]:
             os.environ["PL_GLOBAL_SEED"] = saved_env
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
+        if torch.get_num_threads() != saved_torch[0]:
+            torch.set_num_threads(saved_torch[0])
+        torch.use_deterministic_algorithms(saved_torch[1], warn_only=saved_torch[2])
+        torch.set_default_dtype(saved_torch[3])
 
 
 def run_error(exc: BaseException) -> RunError:
@@ -102,7 +114,7 @@ def execute(
     recorder = Recorder(spec.checkpoint_dir, spec.kill_at, spec.offset)
     if configure is not None:
         configure(recorder)
-    with isolated(spec.seed), recorder.installed():
+    with isolated(spec.seed), recorder.installed(), noticing_interrupts() as sigint:
         try:
             job.execute(spec, recorder)
         except SimulatedCrash:
@@ -110,14 +122,24 @@ def execute(
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
+            sigint.raise_if_seen(exc)  # e.g. Lightning's SystemExit after a Ctrl-C
             recorder.trajectory.error = run_error(exc)
+        sigint.raise_if_seen()  # a job that swallowed it
     # Files written while dying (e.g. on-exception checkpoints) belong to the last step done.
     recorder.scan_checkpoints(recorder.completed_steps())
     return recorder.trajectory
 
 
 class InProcessRunner:
-    """Kill mode ``exception``: the run is interrupted by an exception in this process."""
+    """Kill mode ``exception``: the run is interrupted by an exception in this process.
+
+    ``timeout``: seconds a run may take (SIGALRM in the main thread); ``None``: no limit.
+    """
+
+    def __init__(self, timeout: float | None = None) -> None:
+        self.timeout = timeout
 
     def run(self, job: Job, spec: RunSpec) -> Trajectory:
-        return execute(job, spec)
+        from resumecheck.engine.inprocess import run_guarded
+
+        return run_guarded(execute, job, spec, self.timeout)

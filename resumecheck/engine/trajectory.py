@@ -68,6 +68,7 @@ class Trajectory:
     written: list[str] = field(default_factory=list)  # files a script wrote (ScriptJob)
     rank: int | None = None  # the distributed rank that recorded this, when launched as one
     ranks: list[Trajectory] = field(default_factory=list)  # the other ranks' trajectories
+    facts: dict[str, object] = field(default_factory=dict)  # for hints (engine/hints.py)
 
     @property
     def restored(self) -> Snapshot | None:

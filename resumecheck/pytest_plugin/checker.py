@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from resumecheck.errors import ConfigError, JobError, ResumeDivergence
+from resumecheck.errors import ConfigError, JobError, JobHung, ResumeDivergence
 from resumecheck.pytest_plugin.settings import (
     CALL_SOURCE,
     DEFAULT_MODE,
@@ -150,6 +150,11 @@ class Checker:
         except CheckTimedOut:
             dog.disarm()  # the alarm may have gone off inside the watchdog's own exit
             return self._timeout_message(settings, dog)
+        except JobHung as exc:  # a process-mode run killed after the timeout
+            headline = TIMEOUT_HEADLINE.format(
+                seconds=settings.timeout, source=settings.source("timeout")
+            )
+            return f"{headline}\n{_tail(str(exc), OUTPUT_TAIL_LINES + 1)}"
         except JobError as exc:
             return f"{CRASH_HEADLINE}\n{_tail(str(exc), OUTPUT_TAIL_LINES + 1)}"
         except ConfigError as exc:
@@ -189,7 +194,8 @@ class Checker:
 
         try:
             if settings.mode == "exception" and not isinstance(job, ScriptJob):
-                return make_runner(settings.mode)
+                # The check-wide watchdog (not one per run) enforces the timeout here.
+                return make_runner(settings.mode, timeout=None)
             from resumecheck.engine.forkserver import PROCESS_MODES, start_server
 
             if settings.mode in PROCESS_MODES or isinstance(job, ScriptJob):
