@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pickle
 import signal
 import subprocess
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import resumecheck
 from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.runner import RunSpec
+from resumecheck.engine.safeload import load_records
 from resumecheck.engine.trajectory import RunError, Trajectory
 from resumecheck.jobs import Job, ScriptJob
 
@@ -158,10 +158,9 @@ def _failed(message: str) -> Trajectory:
 
 def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> Trajectory:
     """The trajectory of the process that stepped the optimizer (rank 0 if several did)."""
-    observed = []
-    for path in sorted(spec.run_dir.glob("observed-*.pkl")):
-        with contextlib.suppress(OSError, EOFError, pickle.UnpicklingError), path.open("rb") as fh:
-            observed.append(pickle.load(fh))
+    # What the processes wrote is read without running any code from it (safeload).
+    loaded = [load_records(p) for p in sorted(spec.run_dir.glob("observed-*.pkl"))]
+    observed = [o for o in loaded if o is not None]
     stepped = [o for o in observed if o[0].steps or o[0].killed_at is not None]
     tail = _tail(spec.run_dir / _OUTPUT)
     killed = (spec.run_dir / "killpoint").exists()
