@@ -78,6 +78,11 @@ def observe_this_process(config_path: str) -> None:
             (run_dir / "killpoint").write_text(f"{os.getpid()} {step}\n")
         if mode == "sigterm":
             os.kill(os.getpid(), signal.SIGTERM)  # each rank's handler (if any) takes over
+            # Still alive: the job ignores SIGTERM (or winds down). Keep saving how far it
+            # gets, so the runner places the checkpoints it writes before the SIGKILL.
+            recorder.kill = lambda step: None
+            recorder.on_close = lambda step: save()
+            recorder.on_post_step = save
             return
         if mode != "exception":
             os.kill(os.getpid(), signal.SIGKILL)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -189,8 +191,10 @@ def run_with_server(
     except ConfigError as exc:
         print(f"resumecheck {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    # A job that crashes the interpreter in exception mode (a segfault) leaves a traceback.
-    faulthandler.enable()
+    # A job that crashes the interpreter in exception mode (a segfault) leaves a traceback
+    # (when stderr is a real file: not under a test's capture).
+    with contextlib.suppress(io.UnsupportedOperation, ValueError, AttributeError):
+        faulthandler.enable()
     if args.mode not in PROCESS_MODES and args.command != "run":
         return _run_check(args, make_job, command)
     start_server()  # imports torch and Lightning while this process imports the job

@@ -247,6 +247,13 @@ def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segme
 
 
 def _too_few_steps(job: Job, n: int) -> str:
+    who = f"the command `{job.shell_command()}`" if isinstance(job, ScriptJob) else job.label
+    if n == 0:
+        return (
+            f"{who} never stepped an optimizer: its uninterrupted run made no optimizer.step() "
+            "call on a torch optimizer, so nothing is trained and no resume can differ (does "
+            "it import torch and train?)"
+        )
     if isinstance(job, ScriptJob):
         return (
             f"the command `{job.shell_command()}` made {n} optimizer step(s) uninterrupted; a "

@@ -429,6 +429,9 @@ def _arm(recorder: Recorder, spec: RunSpec, mode: str, events: Connection) -> No
             # gets, so the parent places the checkpoints it writes before the SIGKILL.
             recorder.kill = lambda step: None
             recorder.on_close = outlived
+            # A step ends when the next begins; what it saves after its optimizer step must
+            # already count as that step's if the SIGKILL comes first.
+            recorder.on_post_step = lambda: _save(spec, recorder, recorder.trajectory)
             return
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -77,6 +77,8 @@ class Recorder:
         # first, so that whatever the step wrote afterwards (checkpoints) belongs to it.
         # Lightning drives boundaries from its callback instead.
         self.auto_steps = False
+        # Called after every optimizer step (a run that outlives its SIGTERM saves here).
+        self.on_post_step: Callable[[], None] | None = None
         self.end_snapshot: Callable[[], Snapshot | None] | None = None
         self.on_forward: Callable[[torch.nn.Module, Any], None] | None = None
         self.rename: Callable[[Snapshot], None] | None = None
@@ -157,6 +159,8 @@ class Recorder:
                 # Files written before this step completed belong to the step before it.
                 self.scan_checkpoints(self.completed_steps())
             self.optimizer_steps += 1
+            if self.on_post_step is not None:
+                self.on_post_step()
 
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             if not self.auto_steps:
