@@ -43,14 +43,17 @@ HINTS: dict[Kind, str] = {
     "state dicts you saved into the model and optimizer",
     Kind.PROGRESS: "step/epoch counters must come back with the weights: resume with "
     "trainer.fit(model, ckpt_path=...), not Model.load_from_checkpoint + fit, and save the step "
-    "in plain-loop checkpoints (Lightning 2.6 itself miscounts after a resume from an epoch's "
-    "last batch: scenarios/broken_lightning_second_resume.py)",
+    "in plain-loop checkpoints; Lightning 2.6 itself miscounts epochs after a resume from an "
+    "epoch's last batch: add resumecheck.fixkit.ExactResumeCallback() to the Trainer's callbacks",
     Kind.WEIGHTS: "save and restore every parameter and buffer (model.state_dict())",
     Kind.OPTIMIZER: "save and restore optimizer.state_dict()",
     Kind.SCHEDULER: "return the LR scheduler from configure_optimizers (or save its state_dict)",
-    Kind.RNG: "save and restore torch, numpy and random RNG states in the checkpoint",
+    Kind.RNG: "save and restore torch, numpy and random RNG states in the checkpoint "
+    "(Lightning: add resumecheck.fixkit.ExactResumeCallback() to the Trainer's callbacks; plain "
+    "loops: resumecheck.fixkit.save_training_state / load_training_state)",
     Kind.DATA_ORDER: "make the data order resumable: a sampler seeded per epoch with its "
-    "position saved in the checkpoint (or torchdata's StatefulDataLoader)",
+    "position saved in the checkpoint (resumecheck.fixkit.ResumableDataLoader, with "
+    "ExactResumeCallback under Lightning)",
     Kind.METRICS: "save metric state (torchmetrics accumulators, running averages) in the "
     "checkpoint",
     Kind.NONDETERMINISTIC: "the job is not deterministic even without a kill: seed every "
