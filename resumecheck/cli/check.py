@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,30 +134,40 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _run_check(args: argparse.Namespace) -> int:
     from resumecheck.engine.harness import check
+    from resumecheck.engine.progress import StreamProgress, summary
 
+    # Drawn here, not in check(), so it is printed before anything runs.
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    progress = StreamProgress()
     try:
         job = load_job(args.target)
+        kills = parse_kills(args.kills)
+        progress.say(
+            f"checking {args.target}, mode {args.mode}, seed {seed} (replay with --seed {seed})"
+        )
         report = check(
             job,
-            kills=parse_kills(args.kills),
+            kills=kills,
             mode=args.mode,
-            seed=args.seed,
+            seed=seed,
             control=not args.no_control,
             keep_artifacts=args.keep_artifacts,
             artifacts_dir=args.artifacts_dir,
             timeout=args.timeout,
+            progress=progress,
         )
     except (ConfigError, JobError) as exc:
+        progress.close()
         print(f"resumecheck check: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    print(
-        f"resumecheck: seed {report.seed} (kills {report.plans}; replay with --seed {report.seed})",
-        file=sys.stderr,
-    )
+    progress.close()
+    command = functools.partial(_command, args)
     if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2))
+        progress.say(f"{summary(report)} in {report.seconds:.1f} s")
+        print(json.dumps(report.to_dict(command), indent=2))
     else:
-        print(report.format(lambda plans: _command(args, plans)))
+        print(f"{summary(report)} in {report.seconds:.1f} s")
+        print(report.format(command))
     return EXIT_PASS if report.passed else EXIT_DIVERGED
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_plan
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
+from resumecheck.engine.progress import Progress, RunInfo, RunKind, RunResult
 from resumecheck.engine.recorder import newest_checkpoint
 from resumecheck.engine.report import Divergence, Report
 from resumecheck.engine.runner import InProcessRunner, Runner, RunSpec
@@ -47,6 +48,7 @@ def check(
     artifacts_dir: str | os.PathLike[str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     grace: float = DEFAULT_GRACE,
+    progress: Progress | None = None,
 ) -> Report:
     """Kill ``job`` after random (or given) optimizer steps, resume it, and compare.
 
@@ -62,6 +64,8 @@ def check(
         artifacts_dir: where to put them (a fresh temp dir by default).
         timeout: process modes: seconds before a silent child counts as hung and is killed.
         grace: ``sigterm`` mode: seconds between SIGTERM and SIGKILL.
+        progress: told of the plans and of every run as the check goes
+            (:class:`resumecheck.engine.progress.StreamProgress` prints to stderr).
     """
     __tracebackhide__ = True
     if not isinstance(job, LightningJob | TorchJob):
@@ -75,7 +79,7 @@ def check(
     workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=artifacts_dir))
     report: Report | None = None
     try:
-        report = _check(job, requested, runner, mode, seed, control, workdir)
+        report = _check(job, requested, runner, mode, seed, control, workdir, progress)
     finally:
         # Kept after a failure (or a crash of the check itself) for the user to look into.
         if report is not None and report.passed and not keep_artifacts:
@@ -91,11 +95,19 @@ class CheckSession:
     re-running the reference each time.
     """
 
-    def __init__(self, job: Job, runner: Runner, workdir: Path, control: bool = True) -> None:
+    def __init__(
+        self,
+        job: Job,
+        runner: Runner,
+        workdir: Path,
+        control: bool = True,
+        progress: Progress | None = None,
+    ) -> None:
         self.job = job
         self.runner = runner
         self.workdir = workdir
         self.control = control
+        self.progress = progress if progress is not None else Progress()
         self.reference = Trajectory()
         self.nondeterministic: Divergence | None = None
         self._tried: dict[Plan, Verdict] = {}
@@ -107,7 +119,7 @@ class CheckSession:
     def prepare(self) -> None:
         """Run the job uninterrupted (twice with the control); raise JobError if it is broken."""
         __tracebackhide__ = True
-        self.reference = _fresh(self.runner, self.job, self.workdir / "reference")
+        self.reference = self._fresh("reference")
         n, label = self.steps, self.job.label
         if self.reference.error is not None:
             raise JobError(
@@ -121,16 +133,23 @@ class CheckSession:
                 "least 2 (raise max_steps/max_epochs, or call run.step after every optimizer step)"
             )
         if self.control:
-            control = _fresh(self.runner, self.job, self.workdir / "control")
+            control = self._fresh("control")
             self.nondeterministic = judge_control(self.reference, control)
 
     def try_plan(self, plan: Plan) -> Verdict:
         """Kill and resume along one plan and judge it (memoized: runs are deterministic)."""
         if plan not in self._tried:
             check_range([plan], self.steps, self.job.label)
-            segments = _run_plan(self.runner, self.job, plan, self.workdir)
-            self._tried[plan] = judge_plan(self.reference, plan, segments)
+            segments = _run_plan(self.runner, self.job, plan, self.workdir, self.progress)
+            self._tried[plan] = verdict = judge_plan(self.reference, plan, segments)
+            kind = verdict.divergence.kind.name if verdict.divergence is not None else None
+            self.progress.plan_judged(plan, kind)
         return self._tried[plan]
+
+    def _fresh(self, kind: RunKind) -> Trajectory:
+        run_dir = self.workdir / kind
+        spec = RunSpec(run_dir, run_dir / "checkpoints", self.job.seed)
+        return _observed(self.progress, RunInfo(kind), self.runner, self.job, spec)
 
     def close(self) -> None:
         """Release the runner (process modes: stop the fork server this session started)."""
@@ -169,24 +188,43 @@ def _check(
     seed: int,
     control: bool,
     workdir: Path,
+    progress: Progress | None = None,
 ) -> Report:
-    session = CheckSession(job, runner, workdir, control)
+    session = CheckSession(job, runner, workdir, control, progress)
     try:
         session.prepare()
         plans = (
             draw_plans(requested, session.steps, seed) if isinstance(requested, int) else requested
         )
         check_range(plans, session.steps, job.label)
+        if session.nondeterministic is None:
+            session.progress.plans_chosen(plans, session.steps)
         return session.report(plans, mode, seed)
     finally:
         session.close()
 
 
-def _fresh(runner: Runner, job: Job, run_dir: Path) -> Trajectory:
-    return runner.run(job, RunSpec(run_dir, run_dir / "checkpoints", job.seed))
+def _observed(
+    progress: Progress, run: RunInfo, runner: Runner, job: Job, spec: RunSpec
+) -> Trajectory:
+    """Run ``spec`` and tell ``progress`` when it starts and how it ended."""
+    progress.run_started(run)
+    started = time.perf_counter()
+    trajectory = runner.run(job, spec)
+    error = trajectory.error
+    result = RunResult(
+        run.resume_step + 1,
+        run.resume_step + len(trajectory.steps),
+        time.perf_counter() - started,
+        None if error is None else f"{error.type}: {error.message}".splitlines()[0][:120],
+    )
+    progress.run_finished(run, result)
+    return trajectory
 
 
-def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segment]:
+def _run_plan(
+    runner: Runner, job: Job, plan: Plan, workdir: Path, progress: Progress | None = None
+) -> list[Segment]:
     """Kill at each step of the plan in turn, resuming from the newest checkpoint each time."""
     chain = workdir / ("plan-" + "-".join(map(str, plan)))
     checkpoints = chain / "checkpoints"
@@ -196,7 +234,9 @@ def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segme
     offset = 0
     for i, kill_at in enumerate([*plan, None]):
         spec = RunSpec(chain / f"run-{i}", checkpoints, job.seed, resume_from, kill_at, offset)
-        trajectory = runner.run(job, spec)
+        # The first run of a chain is killed; every later one resumes (and may be killed again).
+        run = RunInfo("killed" if i == 0 else "resumed", plan, kill_at, offset)
+        trajectory = _observed(progress or Progress(), run, runner, job, spec)
         segments.append(Segment(trajectory, kill_at, resume_from, offset))
         if kill_at is None or trajectory.killed_at is None:
             break
