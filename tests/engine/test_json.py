@@ -88,7 +88,7 @@ def test_rows_that_explain_the_kind_come_first_and_the_rest_keep_their_order() -
     ]
     got = [r.key or r.detail for r in ordered(rows, "RNG")]
     assert got == ["rng.torch", "loss", "param.a", "optim.0", "killed run: by signal"]
-    assert [r.key for r in ordered(rows, "OPTIMIZER")][0] == "optim.0"
+    assert ordered(rows, "OPTIMIZER")[0].key == "optim.0"
 
 
 def test_the_text_report_caps_rows_and_names_the_rest() -> None:
