@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_plan
+from resumecheck.engine.picture import PICTURE_NAME, PictureData, divergence_series, draw
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
 from resumecheck.engine.progress import Progress, RunInfo, RunKind, RunResult
 from resumecheck.engine.recorder import newest_checkpoint
@@ -111,6 +112,7 @@ class CheckSession:
         self.reference = Trajectory()
         self.nondeterministic: Divergence | None = None
         self._tried: dict[Plan, Verdict] = {}
+        self._pictures: dict[Plan, PictureData] = {}  # drawn for the plans a report names
 
     @property
     def steps(self) -> int:
@@ -142,8 +144,10 @@ class CheckSession:
             check_range([plan], self.steps, self.job.label)
             segments = _run_plan(self.runner, self.job, plan, self.workdir, self.progress)
             self._tried[plan] = verdict = judge_plan(self.reference, plan, segments)
-            kind = verdict.divergence.kind.name if verdict.divergence is not None else None
-            self.progress.plan_judged(plan, kind)
+            div = verdict.divergence
+            if div is not None:
+                self._pictures[plan] = divergence_series(self.reference, plan, segments, div)
+            self.progress.plan_judged(plan, div.kind.name if div is not None else None)
         return self._tried[plan]
 
     def _fresh(self, kind: RunKind) -> Trajectory:
@@ -157,6 +161,24 @@ class CheckSession:
         if close is not None:
             close()
 
+    def _pictured(self, plan: Plan, div: Divergence, warnings: list[str]) -> Divergence:
+        """The divergence with its picture drawn into the plan's artifacts."""
+        data = self._pictures.get(plan)
+        if data is None or div.picture is not None:
+            return div
+        path = _chain_dir(self.workdir, plan) / PICTURE_NAME
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draw(data, path)
+        except Exception as exc:  # a picture is a help, never a reason to lose the report
+            note = f"no picture of the divergence: {type(exc).__name__}: {exc}"
+            if isinstance(exc, ImportError):
+                note += " (pip install matplotlib)"
+            if note not in warnings:
+                warnings.append(note)
+            return div
+        return dataclasses.replace(div, picture=str(path))
+
     def report(self, plans: Sequence[Plan], mode: str, seed: int) -> Report:
         divergences: list[Divergence] = []
         warnings: list[str] = []
@@ -166,7 +188,7 @@ class CheckSession:
             for plan in plans:
                 verdict = self.try_plan(plan)
                 if verdict.divergence is not None:
-                    divergences.append(verdict.divergence)
+                    divergences.append(self._pictured(plan, verdict.divergence, warnings))
                 warnings += [w for w in verdict.warnings if w not in warnings]
         return Report(
             job=self.job.label,
@@ -226,7 +248,7 @@ def _run_plan(
     runner: Runner, job: Job, plan: Plan, workdir: Path, progress: Progress | None = None
 ) -> list[Segment]:
     """Kill at each step of the plan in turn, resuming from the newest checkpoint each time."""
-    chain = workdir / ("plan-" + "-".join(map(str, plan)))
+    chain = _chain_dir(workdir, plan)
     checkpoints = chain / "checkpoints"
     known: dict[Path, CheckpointFile] = {}
     segments: list[Segment] = []
@@ -247,6 +269,10 @@ def _run_plan(
         resume_from = newest.path
         offset = _checkpoint_step(job, newest)
     return segments
+
+
+def _chain_dir(workdir: Path, plan: Plan) -> Path:
+    return workdir / ("plan-" + "-".join(map(str, plan)))
 
 
 def _checkpoint_step(job: Job, newest: CheckpointFile) -> int:

@@ -115,3 +115,57 @@ def test_cli_json_has_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert command == f"resumecheck check {path}::no_rng --kills '[4]' --mode exception"
     assert data["reproduce"]["command"] == command
     assert "1 of 1 plan diverged (RNG)" in err
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_diverging_plan_leaves_a_picture_named_in_text_and_json(
+    data: dict[str, Any],
+) -> None:
+    pictures = [d["picture"] for d in data["divergences"]]
+    assert [Path(p).parent.name for p in pictures] == ["plan-3", "plan-2-6"]
+    for path in pictures:
+        assert Path(path).read_bytes()[:8] == PNG_MAGIC
+
+
+def test_the_text_report_names_the_picture(tmp_path: Path) -> None:
+    job = jobs.plain_job(dropout=0.5, save_rng=False)
+    report = rc.check(job, kills=[[2, 6]], seed=0, artifacts_dir=tmp_path)
+    (div,) = report.divergences
+    assert div.picture is not None
+    assert f"  picture: {div.picture}" in str(report)
+
+
+def test_the_picture_series_follow_the_runs(tmp_path: Path) -> None:
+    from resumecheck.engine.harness import CheckSession, make_runner
+
+    session = CheckSession(
+        jobs.plain_job(dropout=0.5, save_rng=False), make_runner("exception"), tmp_path
+    )
+    session.prepare()
+    verdict = session.try_plan((2, 6))
+    assert verdict.divergence is not None
+    data = session._pictures[(2, 6)]
+    assert data.reference.steps == list(range(1, 13))
+    killed, first, second = data.runs
+    assert killed.steps == [1, 2]
+    assert killed.distance == [0.0, 0.0]
+    assert first.steps == [3, 4, 5, 6]
+    assert all(d is not None and d > 0 for d in first.distance)
+    assert second.steps[0] == 7
+    assert data.kills == [2, 6]
+    assert data.resumes == [2, 6]
+    assert data.first == 3
+
+
+def test_a_large_model_picture_shows_only_equal_or_different(tmp_path: Path) -> None:
+    from resumecheck.engine.picture import PictureData, Series, draw
+
+    ref = Series("reference", [1, 2, 3, 4], [1.0, 0.9, 0.8, 0.7], [0.0] * 4, [False] * 4)
+    killed = Series("killed run", [1, 2], [1.0, 0.9], [None, None], [False, False])
+    resumed = Series("resumed run 1", [3, 4], [0.85, None], [None, None], [True, True])
+    data = PictureData("RNG at step 3, kill plan [2]", ref, [killed, resumed], [2], [2], 3)
+    assert not data.distances_known
+    path = draw(data, tmp_path / "p.png")
+    assert path.read_bytes()[:8] == PNG_MAGIC
