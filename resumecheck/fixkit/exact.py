@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from resumecheck.fixkit.callback import rng_callback_class
+from resumecheck.fixkit.rng import capture_rng_state, restore_rng_state
 
 STATE_KEY = "ExactResumeCallback"
 _CLASSES: dict[str, type] = {}
@@ -117,6 +118,37 @@ def _warn_if_not_resumable(trainer: Any) -> None:
             return
 
 
+def _run_skipped_validation(trainer: Any) -> None:
+    """Run the validation a resumed fit would skip, as the uninterrupted run ran it.
+
+    A checkpoint written at the last batch of an epoch (or right before a mid-epoch
+    validation) comes before that validation; resumed from it, Lightning 2.6 only fast-forwards
+    the validation's counters (``increment_progress_to_evaluation_end``), so its metrics are
+    never logged and callbacks that watch them (``EarlyStopping``, ``ModelCheckpoint(monitor=)``)
+    never see them. The RNG stays as it was, as after the uninterrupted run's validation.
+    """
+    loop = trainer.fit_loop.epoch_loop
+    val_loop = getattr(loop, "val_loop", None)
+    if val_loop is None or not hasattr(val_loop, "increment_progress_to_evaluation_end"):
+        return
+
+    def validate() -> None:
+        state = capture_rng_state()
+        logger = trainer._logger_connector
+        first_loop_iter = logger._first_loop_iter
+        try:
+            trainer.validating = True
+            # A fresh validation, as in the uninterrupted run: not a restart of the last one.
+            val_loop.restarting = False
+            val_loop.run()
+        finally:
+            trainer.training = True
+            logger._first_loop_iter = first_loop_iter
+            restore_rng_state(state)
+
+    val_loop.increment_progress_to_evaluation_end = validate
+
+
 def _build(pl: ModuleType) -> type:
     base = rng_callback_class(pl)
 
@@ -137,6 +169,10 @@ def _build(pl: ModuleType) -> type:
         @property
         def state_key(self) -> str:
             return STATE_KEY
+
+        def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+            super().setup(trainer, pl_module, stage)
+            _run_skipped_validation(trainer)
 
         def on_load_checkpoint(
             self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]

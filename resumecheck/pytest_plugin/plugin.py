@@ -37,6 +37,7 @@ WORKER_SEED = "resumecheck_seed"  # handed from the xdist controller to its work
 SETTINGS_KEY = pytest.StashKey[Settings]()
 ITEM_SETTINGS_KEY = pytest.StashKey[Settings]()
 SECTIONS_KEY = pytest.StashKey[list[str]]()
+PLAN_PROPERTY = "resumecheck plan"  # one user property per judged kill plan, shown under -v
 
 _METAVARS = {
     "kills": "N",
@@ -88,6 +89,30 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
+    if settings.enabled:
+        config.pluginmanager.register(PlanLines(config), "resumecheck-plan-lines")
+
+
+class PlanLines:
+    """Under ``-v``, prints one line per kill plan a test checked, below the test's status.
+
+    The lines travel as the report's user properties, so xdist workers' checks show too.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or self.config.get_verbosity() < 1:
+            return
+        lines = [str(v) for k, v in report.user_properties if k == PLAN_PROPERTY]
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if not lines or reporter is None:
+            return
+        reporter.ensure_newline()
+        for line in lines:
+            reporter.write_line(f"    resumecheck: {line}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -184,6 +209,7 @@ def resumecheck(
         settings=lambda: item_settings(item),
         workdir=lambda: tmp_path_factory.mktemp(f"resumecheck-{name}"),
         add_section=sections.append,
+        on_plan=lambda line: item.user_properties.append((PLAN_PROPERTY, line)),
     )
 
 
