@@ -63,9 +63,9 @@ def _isolate_skipped_validation(trainer: Any) -> None:
     The uninterrupted run's validation had that draw undone (``on_validation_end`` below), so
     the skipped one must not draw either.
     """
-    val_loop = getattr(getattr(trainer.fit_loop, "epoch_loop", None), "val_loop", None)
+    val_loop: Any = getattr(getattr(trainer.fit_loop, "epoch_loop", None), "val_loop", None)
     skip = getattr(val_loop, "increment_progress_to_evaluation_end", None)
-    if skip is None or getattr(skip, "_rng_isolated", False):
+    if val_loop is None or skip is None or getattr(skip, "_rng_isolated", False):
         return
 
     def isolated() -> None:
