@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from resumecheck.engine.progress import Progress, format_plan
+from resumecheck.engine.progress import Progress, RunInfo, RunResult, format_plan
 from resumecheck.errors import ConfigError, JobError, ResumeDivergence
 from resumecheck.pytest_plugin.settings import (
     CALL_SOURCE,
@@ -76,14 +76,27 @@ def reproduce_command(nodeid: str, plans: Sequence[Plan], mode: str) -> str:
 class PlanLog(Progress):
     """Keeps the verdict of every plan a check judged, and hands each on as a line."""
 
-    def __init__(self, on_line: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, on_line: Callable[[str], None] | None = None, forward: Progress | None = None
+    ) -> None:
         self.judged: list[tuple[Plan, str | None]] = []
         self._on_line = on_line
+        self._forward = forward if forward is not None else Progress()
+
+    def plans_chosen(self, plans: Sequence[Plan], steps: int) -> None:
+        self._forward.plans_chosen(plans, steps)
+
+    def run_started(self, run: RunInfo) -> None:
+        self._forward.run_started(run)
+
+    def run_finished(self, run: RunInfo, result: RunResult) -> None:
+        self._forward.run_finished(run, result)
 
     def plan_judged(self, plan: Plan, kind: str | None) -> None:
         self.judged.append((plan, kind))
         if self._on_line is not None:
             self._on_line(f"kill plan {format_plan(plan)}: {kind or 'exact'}")
+        self._forward.plan_judged(plan, kind)
 
     def summary(self) -> str:
         """``"1 of 6 kill plans tried diverged (RNG)"``."""
@@ -128,14 +141,16 @@ class Checker:
         workdir: Callable[[], Path],
         add_section: Callable[[str], None],
         on_plan: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.nodeid = nodeid
         self._settings = settings
         self._workdir = workdir
         self._add_section = add_section
         self._on_plan = on_plan
+        self._progress = progress
         self.calls = 0
-        self.log = PlanLog(on_plan)
+        self.log = PlanLog(on_plan, progress)
 
     def settings(self, **overrides: object) -> Settings:
         """The settings a ``check(**overrides)`` would run with."""
@@ -152,7 +167,7 @@ class Checker:
         __tracebackhide__ = True
         settings = self._settings_or_fail(overrides)
         self.calls += 1
-        self.log = PlanLog(self._on_plan)
+        self.log = PlanLog(self._on_plan, self._progress)
         workdir = self._workdir()
         outcome = self._outcome(job, settings, workdir)
         if isinstance(outcome, str):

@@ -7,6 +7,7 @@ pytest run without ``--resumecheck`` pays nothing for them (Hypothesis learned t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from collections.abc import Generator
@@ -28,6 +29,7 @@ from resumecheck.pytest_plugin.settings import (
 )
 
 if TYPE_CHECKING:
+    from resumecheck.engine.progress import Progress
     from resumecheck.pytest_plugin.checker import Checker
 
 SKIP_REASON = "resume check: run pytest with --resumecheck to enable it"
@@ -106,6 +108,8 @@ class PlanLines:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" or self.config.get_verbosity() < 1:
             return
+        if live_progress(self.config) is not None:
+            return  # already shown as the check ran
         lines = [str(v) for k, v in report.user_properties if k == PLAN_PROPERTY]
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if not lines or reporter is None:
@@ -166,6 +170,26 @@ def pytest_runtest_makereport(
     return report
 
 
+def live_progress(config: pytest.Config) -> Progress | None:
+    """Under ``-v``, in the process that owns the terminal: runs and plans as they finish."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if config.get_verbosity() < 1 or reporter is None or hasattr(config, "workerinput"):
+        return None
+    from resumecheck.engine.progress import StreamProgress
+
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    terminal: Any = reporter
+
+    class TerminalProgress(StreamProgress):
+        def say(self, text: str) -> None:
+            # Past pytest's output capture, as its live logging does.
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                terminal.ensure_newline()
+                terminal.write_line(f"    {self.prefix}: {text}")
+
+    return TerminalProgress(live=False)
+
+
 def _wants_check(item: pytest.Item) -> bool:
     uses_fixture = "resumecheck" in getattr(item, "fixturenames", ())
     return uses_fixture or item.get_closest_marker("resumecheck") is not None
@@ -210,6 +234,7 @@ def resumecheck(
         workdir=lambda: tmp_path_factory.mktemp(f"resumecheck-{name}"),
         add_section=sections.append,
         on_plan=lambda line: item.user_properties.append((PLAN_PROPERTY, line)),
+        progress=live_progress(item.config),
     )
 
 
