@@ -108,7 +108,8 @@ class PlanLines:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" or self.config.get_verbosity() < 1:
             return
-        if live_progress(self.config) is not None:
+        from_worker = getattr(report, "node", None) is not None  # xdist sets it
+        if not from_worker and live_progress(self.config) is not None:
             return  # already shown as the check ran
         lines = [str(v) for k, v in report.user_properties if k == PLAN_PROPERTY]
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
