@@ -23,8 +23,8 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "WEIGHTS": ("weights", "other", "loss"),
     "OPTIMIZER": ("optimizer",),
     "SCHEDULER": ("scheduler",),
-    "RNG": ("rng", "loss", "batch"),
-    "DATA_ORDER": ("batch", "rng"),
+    "RNG": ("rng", "loss", "batch", "weights"),
+    "DATA_ORDER": ("batch", "rng", "loss", "weights"),
     "METRICS": ("metric",),
     "NONDETERMINISTIC": ("counter", "batch", "rng", "loss"),
 }
