@@ -355,3 +355,35 @@ def test_the_exact_callback_exists_for_each_package() -> None:
     assert issubclass(fixkit.ExactResumeCallback, fixkit.RngStateCallback)
     assert issubclass(pl_kit.ExactResumeCallback, pytorch_lightning.Callback)
     assert fixkit.ExactResumeCallback().state_key == "ExactResumeCallback"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "passes"), [("RngStateCallback", False), ("ExactResumeCallback", True)]
+)
+def test_the_validation_a_resume_skips_is_run_by_the_exact_callback(
+    name: str, passes: bool, tmp_path: Path
+) -> None:
+    # Resumed from the checkpoint of an epoch's last batch, Lightning 2.6 skips that epoch's
+    # validation (its val_loss is never logged) but still draws its loader's seed.
+    import resumecheck as rc
+    from scenarios import _common
+
+    class WithValidation(_common.Net):
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            self.log("val_loss", self.loss(batch))
+
+        def val_dataloader(self) -> Any:
+            return _common.plain_loader()
+
+    job = _common.lightning_job(
+        lambda: WithValidation(dropout=0.5),
+        _common.resumable_loader,
+        callbacks=[getattr(fixkit, name)()],
+        limit_val_batches=2,
+    )
+    plans = [_common.LAST_BATCH_OF_EPOCH, [_common.LAST_BATCH_OF_EPOCH, 16]]
+    report = rc.check(job, kills=plans, seed=0, artifacts_dir=tmp_path)
+    assert report.passed is passes, str(report)
+    if not passes:
+        assert "val_loss" in str(report)
