@@ -52,7 +52,14 @@ class PictureData:
 
     @property
     def distances_known(self) -> bool:
-        return all(d is not None for s in self.runs for d in s.distance)
+        """Whether every step the reference also made has a distance (values were kept)."""
+        last = len(self.reference.steps)
+        return all(
+            d is not None
+            for s in self.runs
+            for g, d in zip(s.steps, s.distance, strict=True)
+            if g <= last
+        )
 
 
 def _loss(record: StepRecord) -> float | None:
