@@ -94,7 +94,11 @@ def repair_epoch_progress(checkpoint: MutableMapping[str, Any]) -> bool:
 def _mark_epoch_started(trainer: Any) -> None:
     """In a fit resumed into an epoch, count that epoch as ready and started (Lightning 2.6)."""
     loop = trainer.fit_loop
-    if not (loop.restarted_mid_epoch or loop.restarted_on_epoch_end):
+    # Lightning < 2.5 has no restart stages (and counts resumed epochs differently).
+    resumed_into_epoch = getattr(loop, "restarted_mid_epoch", False) or getattr(
+        loop, "restarted_on_epoch_end", False
+    )
+    if not resumed_into_epoch:
         return  # Lightning's on_advance_start counts the epoch itself
     for counts in (loop.epoch_progress.current, loop.epoch_progress.total):
         want = counts.completed + 1
