@@ -3,9 +3,8 @@
 Found by resumecheck with the kill plan ``[8, 16]`` (Lightning 2.6.6). After resuming from the
 checkpoint written at the last batch of epoch 0, the checkpoint written at the last batch of
 epoch 1 records one epoch too few (``fit_loop.epoch_progress``), so a second resume from it
-replays epoch 1. No fix kit can repair Lightning's loop counters from outside; write
-end-of-epoch checkpoints from ``on_train_epoch_end`` / validation, or resume from checkpoints
-taken mid-epoch, until it is fixed upstream.
+replays epoch 1. ``RngStateCallback`` restores the RNGs but not the counters;
+``ExactResumeCallback`` repairs them too (``fixed_lightning_second_resume``).
 """
 
 from __future__ import annotations

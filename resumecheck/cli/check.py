@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import io
 import json
+import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -210,31 +213,40 @@ def _run_check(
     command: Callable[[argparse.Namespace, list[tuple[int, ...]]], str],
 ) -> int:
     from resumecheck.engine.harness import check
+    from resumecheck.engine.progress import StreamProgress, summary
 
+    # Drawn here, not in check(), so it is printed before anything runs.
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    progress = StreamProgress()
     try:
         job = make_job()
+        kills = parse_kills(args.kills)
+        what = args.target if args.command == "check" else shlex.join(job.argv)
+        progress.say(f"checking {what}, mode {args.mode}, seed {seed} (replay with --seed {seed})")
         report = check(
             job,
-            kills=parse_kills(args.kills),
+            kills=kills,
             mode=args.mode,
-            seed=args.seed,
+            seed=seed,
             control=not args.no_control,
             keep_artifacts=args.keep_artifacts,
             artifacts_dir=args.artifacts_dir,
             timeout=args.timeout,
             grace=args.grace,
+            progress=progress,
         )
     except (ConfigError, JobError) as exc:
+        progress.close()
         print(f"resumecheck {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    print(
-        f"resumecheck: seed {report.seed} (kills {report.plans}; replay with --seed {report.seed})",
-        file=sys.stderr,
-    )
+    progress.close()
+    replay = functools.partial(command, args)
     if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2))
+        progress.say(f"{summary(report)} in {report.seconds:.1f} s")
+        print(json.dumps(report.to_dict(replay), indent=2))
     else:
-        print(report.format(lambda plans: command(args, plans)))
+        print(f"{summary(report)} in {report.seconds:.1f} s")
+        print(report.format(replay))
     return EXIT_PASS if report.passed else EXIT_DIVERGED
 
 

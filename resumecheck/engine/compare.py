@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from resumecheck.engine.evidence import Evidence, Row
 from resumecheck.engine.report import Divergence, Kind
 from resumecheck.engine.snapshot import Entry, Snapshot, category_of, scalar
 from resumecheck.engine.trajectory import StepRecord, Trajectory
@@ -34,7 +35,7 @@ ORDER = list(Kind)
 class Mismatch:
     key: str
     kind: Kind
-    row: str
+    row: Evidence
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,11 @@ class StepDiff:
     """Everything that differs at one step."""
 
     step: int
-    counters: list[str] = field(default_factory=list)
-    batch: str | None = None
+    counters: list[Evidence] = field(default_factory=list)
+    batch: Evidence | None = None
     state: list[Mismatch] = field(default_factory=list)
-    loss: str | None = None
-    grads: str | None = None
+    loss: Evidence | None = None
+    grads: Evidence | None = None
     metrics: list[Mismatch] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -69,7 +70,7 @@ class StepDiff:
         """Whether what the step computed differs (state after it, loss, gradients)."""
         return bool(self.state or self.loss or self.grads)
 
-    def rows(self) -> list[str]:
+    def rows(self) -> list[Evidence]:
         rows = list(self.counters)
         if self.batch:
             rows.append(self.batch)
@@ -95,34 +96,36 @@ def _ordered(kinds: Sequence[Kind]) -> list[Kind]:
 
 
 # -- entries ------------------------------------------------------------------------------
-def describe(key: str, ref: Entry | None, got: Entry | None) -> str:
+def describe(key: str, ref: Entry | None, got: Entry | None) -> Evidence:
     """One evidence row: the key, its dtype and shape, and how it differs."""
+    category = category_of(key)
     if ref is None or got is None:
         present = got or ref
         assert present is not None
         where = "only after resume" if ref is None else "missing after resume"
-        return f"{key:<36} {present.dtype} {list(present.shape)}  {where}"
-    head = f"{key:<36} {ref.dtype} {list(ref.shape)}"
+        return Evidence(key, category, present.dtype, present.shape, detail=where)
+    row = Evidence(key, category, ref.dtype, ref.shape)
     if (ref.dtype, ref.shape) != (got.dtype, got.shape):
-        return f"{head}  resumed {got.dtype} {list(got.shape)}"
+        detail = f"resumed {got.dtype} {list(got.shape)}"
+        return dataclasses.replace(row, detail=detail)
     a, b = ref.value, got.value
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        differing, numel = int((a != b).sum()), a.numel()
         if a.dtype.is_floating_point or a.dtype.is_complex:
-            delta = (b.double() - a.double()).abs()
-            differing = int((a != b).sum())
-            return f"{head}  max|Δ| {float(delta.max()):.3g}  {differing}/{a.numel()} elements"
-        differing = int((a != b).sum())
-        if a.numel() == 1:
-            return f"{head}  resumed {b.item()}, reference {a.item()}"
-        return f"{head}  {differing}/{a.numel()} elements differ"
+            delta = float((b.double() - a.double()).abs().max()) if numel else 0.0
+            return dataclasses.replace(row, max_abs_diff=delta, count=differing, numel=numel)
+        if numel == 1:
+            return dataclasses.replace(row, resumed=b.item(), reference=a.item())
+        return dataclasses.replace(row, count=differing, numel=numel)
     if a is not None or b is not None:
-        return f"{head}  resumed {_show(b)}, reference {_show(a)}"
-    return f"{head}  bytes differ"
+        return dataclasses.replace(row, resumed=_plain(b), reference=_plain(a))
+    return row
 
 
-def _show(value: object) -> str:
+def _plain(value: object) -> object:
+    """A number for a one-element value, else its repr (what JSON and the text show)."""
     number = scalar(value)
-    return f"{number:.6g}" if number is not None else repr(value)
+    return number if number is not None else repr(value)
 
 
 def diff_entries(ref: Mapping[str, Entry], got: Mapping[str, Entry]) -> list[Mismatch]:
@@ -143,13 +146,13 @@ def diff_metrics(ref: Mapping[str, Entry], got: Mapping[str, Entry]) -> list[Mis
     for key in sorted(ref.keys() | got.keys()):
         a, b = ref.get(key), got.get(key)
         if a is None or b is None or a.digest != b.digest:
-            row = f"metric {key!r}: resumed {_entry_text(b)}, reference {_entry_text(a)}"
+            row = Evidence(key, "metric", resumed=_entry_value(b), reference=_entry_value(a))
             out.append(Mismatch(key, Kind.METRICS, row))
     return out
 
 
-def _entry_text(entry: Entry | None) -> str:
-    return "absent" if entry is None else _show(entry.value)
+def _entry_value(entry: Entry | None) -> object:
+    return None if entry is None else _plain(entry.value)
 
 
 def _weights(snapshot: Snapshot | None) -> dict[str, str]:
@@ -159,7 +162,7 @@ def _weights(snapshot: Snapshot | None) -> dict[str, str]:
 
 
 # -- steps --------------------------------------------------------------------------------
-def _counter_rows(ref: StepRecord, got: StepRecord, ref_prev: int, got_prev: int) -> list[str]:
+def _counter_rows(ref: StepRecord, got: StepRecord, ref_prev: int, got_prev: int) -> list[Evidence]:
     rows = []
     for name in ("epoch", "batch_idx", "global_step", "reported_step"):
         a, b = getattr(ref, name), getattr(got, name)
@@ -169,11 +172,18 @@ def _counter_rows(ref: StepRecord, got: StepRecord, ref_prev: int, got_prev: int
                 "reported_step": "step passed to run.step",
                 "global_step": "trainer.global_step",
             }.get(name, name)
-            rows.append(f"{label} {b} after resume, reference {a}{_counter_note(name, a, b)}")
+            rows.append(
+                Evidence(label, "counter", resumed=b, reference=a, detail=_counter_note(name, a, b))
+            )
     ref_n, got_n = ref.optimizer_steps - ref_prev, got.optimizer_steps - got_prev
     if ref_n != got_n:
-        rows.append(f"{got_n} optimizer step(s) in this step after resume, reference {ref_n}")
+        key = "optimizer steps in this step"
+        rows.append(Evidence(key, "counter", resumed=got_n, reference=ref_n))
     return rows
+
+
+def _total_steps(got: int, ref: int) -> Evidence:
+    return Evidence("total optimizer steps", "counter", resumed=got, reference=ref)
 
 
 def _counter_note(name: str, ref: int, got: int) -> str:
@@ -191,7 +201,12 @@ def diff_step(
     diff = StepDiff(step, counters=_counter_rows(ref, got, *prev))
     if ref.batches != got.batches:
         where = f" (epoch {got.epoch}, batch {got.batch_idx})" if got.epoch is not None else ""
-        diff.batch = f"batch fed{where}: {_digests(got.batches)}, reference {_digests(ref.batches)}"
+        diff.batch = Evidence(
+            f"batch fed{where}",
+            "batch",
+            resumed=_digests(got.batches),
+            reference=_digests(ref.batches),
+        )
     mismatches: list[Mismatch] = []
     if start and ref.start is not None and got.start is not None:
         mismatches += diff_entries(ref.start.entries, got.start.entries)
@@ -202,11 +217,15 @@ def diff_step(
     if (ref.loss is None) != (got.loss is None) or (
         ref.loss is not None and got.loss is not None and ref.loss.digest != got.loss.digest
     ):
-        diff.loss = f"loss: resumed {_entry_text(got.loss)}, reference {_entry_text(ref.loss)}"
+        diff.loss = Evidence(
+            "loss", "loss", resumed=_entry_value(got.loss), reference=_entry_value(ref.loss)
+        )
     if ref.grads != got.grads:
-        diff.grads = (
-            f"gradients the optimizer applied: {_digests(got.grads)}, "
-            f"reference {_digests(ref.grads)}"
+        diff.grads = Evidence(
+            "gradients the optimizer applied",
+            "gradients",
+            resumed=_digests(got.grads),
+            reference=_digests(ref.grads),
         )
     diff.metrics = diff_metrics(ref.metrics, got.metrics)
     return diff
@@ -232,7 +251,7 @@ def first_difference(
     ended_early = other.error is not None or other.killed_at is not None
     if len(other.steps) > want or (len(other.steps) < want and not ended_early):
         diff = StepDiff(min(want, len(other.steps)) + 1)
-        diff.counters.append(f"{len(other.steps)} optimizer steps, reference {want}")
+        diff.counters.append(_total_steps(len(other.steps), want))
         return diff
     if upto is None and ref.final is not None and other.final is not None:
         diff = StepDiff(len(ref.steps))
@@ -359,15 +378,18 @@ def _no_checkpoint(plan: tuple[int, ...], seg: Segment) -> Divergence:
     k = seg.kill_at
     files = sorted(p.path.name for p in seg.trajectory.checkpoints)
     detail = "the killed run left no checkpoint to resume from"
-    evidence = [f"checkpoint files seen: {', '.join(files) if files else 'none'}"]
+    evidence: list[Row] = [f"checkpoint files seen: {', '.join(files) if files else 'none'}"]
     if seg.trajectory.exit_info:
-        evidence.append(f"killed run: {seg.trajectory.exit_info}")
+        evidence.append(Evidence.note(seg.trajectory.exit_info, "killed run"))
     if seg.trajectory.written and not files:
         shown = ", ".join(seg.trajectory.written[:5])
         more = len(seg.trajectory.written) - 5
         evidence.append(
-            f"files it wrote: {shown}{f' (and {more} more)' if more > 0 else ''} (a "
-            "checkpoint is a complete file written under {checkpoint_dir})"
+            Evidence.note(
+                f"files it wrote: {shown}{f' (and {more} more)' if more > 0 else ''} (a "
+                "checkpoint is a complete file written under {checkpoint_dir})",
+                "files written",
+            )
         )
     gs = [s.global_step for s in seg.trajectory.steps if s.global_step is not None]
     if gs and gs[-1] == 0:
@@ -404,7 +426,7 @@ class _ResumeJudge:
         kind: Kind,
         step: int | None,
         detail: str,
-        rows: Sequence[str] = (),
+        rows: Sequence[Row] = (),
         others: Sequence[Kind] = (),
     ) -> Divergence:
         if self.prev.trajectory.exit_info:
@@ -430,9 +452,9 @@ class _ResumeJudge:
         if not traj.steps:
             if c >= n:
                 return None
-            rows = [f"total optimizer steps {c}, reference {n}"]
+            none = [_total_steps(c, n)]
             return self._divergence(
-                Kind.PROGRESS, c + 1, "the resumed run made no optimizer step", rows
+                Kind.PROGRESS, c + 1, "the resumed run made no optimizer step", none
             )
         restored = traj.restored
         ref_at = ref.steps[c].start if c < n else ref.final
@@ -442,7 +464,7 @@ class _ResumeJudge:
         placed = self._placed_elsewhere(restored, ref_at)
         if placed is not None:
             return placed
-        counters = []
+        counters: list[Evidence] = []
         if c < n:
             counters = _counter_rows(ref.steps[c], traj.steps[0], _prev_opt(ref, c), 0)
         state = diff_entries(ref_at.entries, restored.entries) if ref_at and restored else []
@@ -451,7 +473,7 @@ class _ResumeJudge:
         if not (counters or blocking):
             return None
         kinds = _ordered(([Kind.PROGRESS] if counters else []) + [m.kind for m in state])
-        rows = counters + [m.row for m in blocking + self.rng]
+        rows = [*counters, *(m.row for m in blocking + self.rng)]
         detail = _restore_detail(kinds[0], counters, blocking)
         return self._divergence(kinds[0], c + 1, detail, rows, kinds)
 
@@ -473,7 +495,9 @@ class _ResumeJudge:
                     f"the resumed run starts from the state after step {j}, though the checkpoint "
                     f"was written after step {self.c}: it {what}"
                 )
-                rows = [f"restored state equals the uninterrupted run's after step {j}"]
+                rows = [
+                    Evidence.note(f"restored state equals the uninterrupted run's after step {j}")
+                ]
                 return self._divergence(Kind.PROGRESS, self.c + 1, detail, rows)
         return None
 
@@ -497,7 +521,7 @@ class _ResumeJudge:
         for j, rec in enumerate(self.traj.steps):
             g = c + j + 1
             if g > n:
-                total = f"total optimizer steps {c + len(self.traj.steps)}, reference {n}"
+                total = _total_steps(c + len(self.traj.steps), n)
                 detail = f"the resumed run went on past step {n}"
                 return self._divergence(Kind.PROGRESS, g, detail, [total])
             diff = diff_step(ref.steps[g - 1], rec, g, prev_opt)
@@ -527,7 +551,10 @@ class _ResumeJudge:
                 # The data went back (or ahead) with the run's own progress: a program that
                 # repeats or skips steps, as its total step count shows.
                 more = "more" if total > self.n else "fewer"
-                rows = [f"total optimizer steps {total}, reference {self.n}", *rows]
+                total_row = Evidence(
+                    "total optimizer steps", "counter", resumed=total, reference=self.n
+                )
+                rows = [total_row, *rows]
                 detail = (
                     f"the resumed run makes {abs(total - self.n)} {more} optimizer steps than "
                     f"the uninterrupted one{_batch_origin(self.ref, rec, diff.step)}"
@@ -543,8 +570,7 @@ class _ResumeJudge:
         total = self.c + len(traj.steps)
         if total < n:
             detail = f"the resumed run stopped after step {total}"
-            rows = [f"total optimizer steps {total}, reference {n}"]
-            return self._divergence(Kind.PROGRESS, total + 1, detail, rows)
+            return self._divergence(Kind.PROGRESS, total + 1, detail, [_total_steps(total, n)])
         if ref.final is None or traj.final is None:
             return None
         final = _observable(diff_entries(ref.final.entries, traj.final.entries))
@@ -553,7 +579,7 @@ class _ResumeJudge:
             return None
         # Every step matched, so no random draw changed anything: not an RNG cause.
         primary = Kind.WEIGHTS if final else Kind.METRICS
-        rows = [m.row for m in final + metrics]
+        rows: list[Row] = [m.row for m in final + metrics]
         detail = "the final state differs after training ends"
         return self._divergence(primary, n, detail, rows, [m.kind for m in final + metrics])
 
@@ -593,9 +619,9 @@ def _prev_opt(ref: Trajectory, c: int) -> int:
     return ref.steps[c - 1].optimizer_steps if c > 0 else 0
 
 
-def _restore_detail(kind: Kind, counters: list[str], state: list[Mismatch]) -> str:
+def _restore_detail(kind: Kind, counters: list[Evidence], state: list[Mismatch]) -> str:
     if kind is Kind.PROGRESS:
-        return counters[0]
+        return str(counters[0])
     n = sum(1 for m in state if m.kind is kind)
     what = {
         Kind.WEIGHTS: "weight tensors",
@@ -607,7 +633,7 @@ def _restore_detail(kind: Kind, counters: list[str], state: list[Mismatch]) -> s
 
 def _step_detail(kind: Kind, diff: StepDiff, rng: list[Mismatch]) -> str:
     if kind is Kind.PROGRESS:
-        return diff.counters[0]
+        return str(diff.counters[0])
     if kind is Kind.RNG:
         seen = ", ".join(k.name.lower() for k in diff.kinds())
         return f"RNG state differs right after restore; first visible at step {diff.step} ({seen})"
@@ -615,7 +641,7 @@ def _step_detail(kind: Kind, diff: StepDiff, rng: list[Mismatch]) -> str:
         also = " (the restored RNG state differs too)" if rng else ", with identical restored state"
         return f"a different batch is fed{also}"
     if kind is Kind.METRICS:
-        return diff.metrics[0].row
+        return str(diff.metrics[0].row)
     if diff.loss and not diff.state:
         return f"the loss differs with the same batch and state ({diff.loss})"
     if diff.grads and not diff.state:

@@ -13,7 +13,9 @@ from pathlib import Path
 from resumecheck.engine import options
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
 from resumecheck.engine.hints import refine
+from resumecheck.engine.picture import PICTURE_NAME, PictureData, divergence_series, draw
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
+from resumecheck.engine.progress import Progress, RunInfo, RunKind, RunResult
 from resumecheck.engine.recorder import newest_checkpoint
 from resumecheck.engine.report import Divergence, Report
 from resumecheck.engine.runner import InProcessRunner, Runner, RunSpec
@@ -62,6 +64,7 @@ def check(
     artifacts_dir: str | os.PathLike[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     grace: float = DEFAULT_GRACE,
+    progress: Progress | None = None,
 ) -> Report:
     """Kill ``job`` after random (or given) optimizer steps, resume it, and compare.
 
@@ -79,6 +82,8 @@ def check(
             then fails with :class:`~resumecheck.errors.JobHung` naming the step and where the
             job was stuck (``None``: no limit).
         grace: ``sigterm`` mode: seconds between SIGTERM and SIGKILL.
+        progress: told of the plans and of every run as the check goes
+            (:class:`resumecheck.engine.progress.StreamProgress` prints to stderr).
     """
     __tracebackhide__ = True
     if not isinstance(job, JOB_TYPES):
@@ -95,7 +100,7 @@ def check(
     workdir = Path(tempfile.mkdtemp(prefix="resumecheck-", dir=root))
     report: Report | None = None
     try:
-        report = _check(job, requested, runner, mode, seed, control, workdir)
+        report = _check(job, requested, runner, mode, seed, control, workdir, progress)
     except JobError as exc:
         # The runs' logs and output help fix the job: kept, and the message says where.
         raise type(exc)(f"{exc}\n  artifacts kept: {workdir}") from exc.__cause__
@@ -118,14 +123,23 @@ class CheckSession:
     re-running the reference each time.
     """
 
-    def __init__(self, job: Job, runner: Runner, workdir: Path, control: bool = True) -> None:
+    def __init__(
+        self,
+        job: Job,
+        runner: Runner,
+        workdir: Path,
+        control: bool = True,
+        progress: Progress | None = None,
+    ) -> None:
         self.job = job
         self.runner = runner
         self.workdir = workdir
         self.control = control
+        self.progress = progress if progress is not None else Progress()
         self.reference = Trajectory()
         self.nondeterministic: Divergence | None = None
         self._tried: dict[Plan, Verdict] = {}
+        self._pictures: dict[Plan, PictureData] = {}  # drawn for the plans a report names
 
     @property
     def steps(self) -> int:
@@ -134,7 +148,7 @@ class CheckSession:
     def prepare(self) -> None:
         """Run the job uninterrupted (twice with the control); raise JobError if it is broken."""
         __tracebackhide__ = True
-        self.reference = _fresh(self.runner, self.job, self.workdir / "reference")
+        self.reference = self._fresh("reference")
         n, label, error = self.steps, self.job.label, self.reference.error
         if error is not None:
             details = error.traceback
@@ -156,24 +170,51 @@ class CheckSession:
         if n < 2:
             raise JobError(_too_few_steps(self.job, n))
         if self.control:
-            control = _fresh(self.runner, self.job, self.workdir / "control")
+            control = self._fresh("control")
             self.nondeterministic = judge_control(self.reference, control)
 
     def try_plan(self, plan: Plan) -> Verdict:
         """Kill and resume along one plan and judge it (memoized: runs are deterministic)."""
         if plan not in self._tried:
             check_range([plan], self.steps, self.job.label)
-            segments = _run_plan(self.runner, self.job, plan, self.workdir)
+            segments = _run_plan(self.runner, self.job, plan, self.workdir, self.progress)
             verdict = judge_ranks(self.reference, plan, segments)
             verdict.warnings += [w for w in _kill_notes(segments) if w not in verdict.warnings]
             self._tried[plan] = verdict
+            div = verdict.divergence
+            if div is not None:
+                self._pictures[plan] = divergence_series(self.reference, plan, segments, div)
+            self.progress.plan_judged(plan, div.kind.name if div is not None else None)
         return self._tried[plan]
+
+    def _fresh(self, kind: RunKind) -> Trajectory:
+        run_dir = self.workdir / kind
+        spec = RunSpec(run_dir, run_dir / "checkpoints", self.job.seed)
+        return _observed(self.progress, RunInfo(kind), self.runner, self.job, spec)
 
     def close(self) -> None:
         """Release the runner (process modes: stop the fork server this session started)."""
         close = getattr(self.runner, "close", None)
         if close is not None:
             close()
+
+    def _pictured(self, plan: Plan, div: Divergence, warnings: list[str]) -> Divergence:
+        """The divergence with its picture drawn into the plan's artifacts."""
+        data = self._pictures.get(plan)
+        if data is None or div.picture is not None:
+            return div
+        path = _chain_dir(self.workdir, plan) / PICTURE_NAME
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draw(data, path)
+        except Exception as exc:  # a picture is a help, never a reason to lose the report
+            note = f"no picture of the divergence: {type(exc).__name__}: {exc}"
+            if isinstance(exc, ImportError):
+                note += " (pip install matplotlib)"
+            if note not in warnings:
+                warnings.append(note)
+            return div
+        return dataclasses.replace(div, picture=str(path))
 
     def report(self, plans: Sequence[Plan], mode: str, seed: int) -> Report:
         divergences: list[Divergence] = []
@@ -184,7 +225,8 @@ class CheckSession:
             for plan in plans:
                 verdict = self.try_plan(plan)
                 if verdict.divergence is not None:
-                    divergences.append(refine(verdict.divergence, self.reference.facts))
+                    refined = refine(verdict.divergence, self.reference.facts)
+                    divergences.append(self._pictured(plan, refined, warnings))
                 warnings += [w for w in verdict.warnings if w not in warnings]
         return Report(
             job=self.job.label,
@@ -206,26 +248,45 @@ def _check(
     seed: int,
     control: bool,
     workdir: Path,
+    progress: Progress | None = None,
 ) -> Report:
-    session = CheckSession(job, runner, workdir, control)
+    session = CheckSession(job, runner, workdir, control, progress)
     try:
         session.prepare()
         plans = (
             draw_plans(requested, session.steps, seed) if isinstance(requested, int) else requested
         )
         check_range(plans, session.steps, job.label)
+        if session.nondeterministic is None:
+            session.progress.plans_chosen(plans, session.steps)
         return session.report(plans, mode, seed)
     finally:
         session.close()
 
 
-def _fresh(runner: Runner, job: Job, run_dir: Path) -> Trajectory:
-    return runner.run(job, RunSpec(run_dir, run_dir / "checkpoints", job.seed))
+def _observed(
+    progress: Progress, run: RunInfo, runner: Runner, job: Job, spec: RunSpec
+) -> Trajectory:
+    """Run ``spec`` and tell ``progress`` when it starts and how it ended."""
+    progress.run_started(run)
+    started = time.perf_counter()
+    trajectory = runner.run(job, spec)
+    error = trajectory.error
+    result = RunResult(
+        run.resume_step + 1,
+        run.resume_step + len(trajectory.steps),
+        time.perf_counter() - started,
+        None if error is None else f"{error.type}: {error.message}".splitlines()[0][:120],
+    )
+    progress.run_finished(run, result)
+    return trajectory
 
 
-def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segment]:
+def _run_plan(
+    runner: Runner, job: Job, plan: Plan, workdir: Path, progress: Progress | None = None
+) -> list[Segment]:
     """Kill at each step of the plan in turn, resuming from the newest checkpoint each time."""
-    chain = workdir / ("plan-" + "-".join(map(str, plan)))
+    chain = _chain_dir(workdir, plan)
     checkpoints = chain / "checkpoints"
     known: dict[Path, CheckpointFile] = {}
     segments: list[Segment] = []
@@ -233,7 +294,9 @@ def _run_plan(runner: Runner, job: Job, plan: Plan, workdir: Path) -> list[Segme
     offset = 0
     for i, kill_at in enumerate([*plan, None]):
         spec = RunSpec(chain / f"run-{i}", checkpoints, job.seed, resume_from, kill_at, offset)
-        trajectory = runner.run(job, spec)
+        # The first run of a chain is killed; every later one resumes (and may be killed again).
+        run = RunInfo("killed" if i == 0 else "resumed", plan, kill_at, offset)
+        trajectory = _observed(progress or Progress(), run, runner, job, spec)
         segments.append(Segment(trajectory, kill_at, resume_from, offset))
         if kill_at is None or trajectory.killed_at is None:
             break
@@ -264,6 +327,10 @@ def _too_few_steps(job: Job, n: int) -> str:
         f"{job.label} made {n} optimizer step(s) uninterrupted; a resume check needs at least "
         "2 (raise max_steps/max_epochs; a plain loop must step a torch.optim optimizer)"
     )
+
+
+def _chain_dir(workdir: Path, plan: Plan) -> Path:
+    return workdir / ("plan-" + "-".join(map(str, plan)))
 
 
 def _kill_notes(segments: Sequence[Segment]) -> list[str]:

@@ -7,7 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from resumecheck.engine.evidence import Evidence, Row, as_evidence, capped, ordered
+
 MAX_EVIDENCE_LINES = 10
+# The version of the JSON document (docs/json.md); bumped only for incompatible changes.
+JSON_SCHEMA_VERSION = 1
 
 
 class Kind(enum.Enum):
@@ -43,14 +47,17 @@ HINTS: dict[Kind, str] = {
     "state dicts you saved into the model and optimizer",
     Kind.PROGRESS: "step/epoch counters must come back with the weights: resume with "
     "trainer.fit(model, ckpt_path=...), not Model.load_from_checkpoint + fit, and save the step "
-    "in plain-loop checkpoints (Lightning 2.6 itself miscounts after a resume from an epoch's "
-    "last batch: scenarios/broken_lightning_second_resume.py)",
+    "in plain-loop checkpoints; Lightning 2.6 itself miscounts epochs after a resume from an "
+    "epoch's last batch: add resumecheck.fixkit.ExactResumeCallback() to the Trainer's callbacks",
     Kind.WEIGHTS: "save and restore every parameter and buffer (model.state_dict())",
     Kind.OPTIMIZER: "save and restore optimizer.state_dict()",
     Kind.SCHEDULER: "return the LR scheduler from configure_optimizers (or save its state_dict)",
-    Kind.RNG: "save and restore torch, numpy and random RNG states in the checkpoint",
+    Kind.RNG: "save and restore torch, numpy and random RNG states in the checkpoint "
+    "(Lightning: add resumecheck.fixkit.ExactResumeCallback() to the Trainer's callbacks; plain "
+    "loops: resumecheck.fixkit.save_training_state / load_training_state)",
     Kind.DATA_ORDER: "make the data order resumable: a sampler seeded per epoch with its "
-    "position saved in the checkpoint (or torchdata's StatefulDataLoader)",
+    "position saved in the checkpoint (resumecheck.fixkit.ResumableDataLoader, with "
+    "ExactResumeCallback under Lightning)",
     Kind.METRICS: "save metric state (torchmetrics accumulators, running averages) in the "
     "checkpoint",
     Kind.NONDETERMINISTIC: "the job is not deterministic even without a kill: seed every "
@@ -81,15 +88,26 @@ class Divergence:
     checkpoint_step: int | None
     step: int | None
     detail: str
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Row, ...] = ()
     others: tuple[Kind, ...] = ()
     plan: tuple[int, ...] = ()
     checkpoint: str | None = None
     hint: str | None = None  # fitted to the job (engine/hints.py); else the kind's own
+    picture: str | None = None  # a PNG of the reference and the resumed run, step by step
+
+    def __post_init__(self) -> None:
+        # Rows may be given as sentences; they are kept as evidence rows, explaining ones first.
+        rows = ordered((as_evidence(r) for r in self.evidence), self.kind.name)
+        object.__setattr__(self, "evidence", tuple(rows))
 
     @property
     def advice(self) -> str:
         return self.hint or self.kind.hint
+
+    @property
+    def rows(self) -> tuple[Evidence, ...]:
+        """The evidence rows, those that explain the kind first."""
+        return tuple(as_evidence(r) for r in self.evidence)
 
     def headline(self) -> str:
         if self.kind is Kind.NONDETERMINISTIC:
@@ -104,15 +122,17 @@ class Divergence:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind.name,
+            "headline": self.headline(),
             "kill_step": self.kill_step,
             "checkpoint_step": self.checkpoint_step,
             "checkpoint": self.checkpoint,
             "step": self.step,
             "detail": self.detail,
-            "evidence": list(self.evidence),
+            "evidence": [r.to_dict() for r in self.rows],
             "others": [k.name for k in self.others],
             "plan": list(self.plan),
             "hint": self.advice,
+            "picture": self.picture,
         }
 
 
@@ -173,31 +193,66 @@ class Report:
             lines.append(div.headline())
             at = f" at step {div.step}" if div.step is not None else ""
             lines.append(f"  {div.kind.name}{at}: {div.detail}")
-            shown = div.evidence[:MAX_EVIDENCE_LINES]
+            shown, more = capped(div.rows, MAX_EVIDENCE_LINES)
             lines += [f"    {e}" for e in shown]
-            if len(div.evidence) > len(shown):
-                lines.append(f"    ... {len(div.evidence) - len(shown)} more")
+            if more:
+                lines.append(f"    … {more} more")
             if div.others:
                 lines.append("  also differs: " + ", ".join(k.name for k in div.others))
             lines.append(f"  hint: {div.advice}")
+            if div.picture:
+                lines.append(f"  picture: {div.picture}")
             lines.append(f"  reproduce: {replay(div)}")
         lines += [f"  warning: {w}" for w in self.warnings]
         if self.artifacts:
             lines.append(f"  artifacts kept: {self.artifacts}")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(
+        self, command: Callable[[list[tuple[int, ...]]], str] | None = None
+    ) -> dict[str, Any]:
+        """The report as JSON-ready data (schema: docs/json.md).
+
+        ``command`` renders the shell command that replays some kill plans (the CLI's or the
+        pytest line); without it ``reproduce.command`` is ``None``.
+        """
+
+        def reproduce(div: Divergence | None) -> dict[str, str | None]:
+            plans = self.plans_for(div)
+            return {
+                "command": command(plans) if command else None,
+                "python": self.reproduce(div),
+                "kills": format_kills(plans),
+            }
+
+        divergences = []
+        for div in self.divergences:
+            data = div.to_dict()
+            data["reproduce"] = reproduce(div)
+            divergences.append(data)
         return {
+            "schema": JSON_SCHEMA_VERSION,
             "passed": self.passed,
+            "summary": self.summary(),
             "job": self.job,
             "mode": self.mode,
             "seed": self.seed,
             "plans": [list(p) for p in self.plans],
             "steps": self.steps,
             "control": self.control,
-            "divergences": [d.to_dict() for d in self.divergences],
+            "divergences": divergences,
             "warnings": list(self.warnings),
             "artifacts": self.artifacts,
             "seconds": round(self.seconds, 3),
-            "reproduce": self.reproduce(self.divergences[0] if self.divergences else None),
+            "reproduce": reproduce(self.divergences[0] if self.divergences else None),
         }
+
+    def summary(self) -> str:
+        """``"2 of 5 plans diverged (RNG, PROGRESS)"``: the line above the reports."""
+        first = self.divergences[0] if self.divergences else None
+        if first is not None and first.kind is Kind.NONDETERMINISTIC and not first.plan:
+            return "the job is nondeterministic: no kill plan was judged"
+        kinds = sorted({d.kind for d in self.divergences}, key=list(Kind).index)
+        tail = f" ({', '.join(k.name for k in kinds)})" if kinds else ""
+        plural = "plan" if len(self.plans) == 1 else "plans"
+        return f"{len(self.divergences)} of {len(self.plans)} {plural} diverged{tail}"

@@ -15,8 +15,9 @@ generator draws its permutation seed at the first fetch):
   restored again in ``on_train_start``, after that draw and before the first resumed batch.
 
 Validation inside ``fit`` draws from the global RNG too (its iterator's seed) but is skipped
-on resume, so the callback gives the training stream back its state after each validation.
-Lightning's sanity check is already isolated by Lightning.
+on resume, so the callback gives the training stream back its state after each validation,
+and keeps the RNG out of the validation a resumed fit skips (Lightning still creates that
+validation's iterator). Lightning's sanity check is already isolated by Lightning.
 
 The class exists once per Lightning package (``lightning.pytorch`` and ``pytorch_lightning``
 have distinct ``Callback`` base classes); :func:`rng_callback_class` builds and caches it.
@@ -53,6 +54,31 @@ def _at_epoch_end(trainer: Any) -> bool:
     return bool(loop.batch_progress.is_last_batch)
 
 
+def _isolate_skipped_validation(trainer: Any) -> None:
+    """Keep the global RNG out of the validation a resumed fit skips.
+
+    Resumed from the checkpoint of an epoch's last batch (written before that epoch's
+    validation), Lightning skips the validation but still creates its DataLoader iterator,
+    which draws a seed from the global torch RNG (``increment_progress_to_evaluation_end``).
+    The uninterrupted run's validation had that draw undone (``on_validation_end`` below), so
+    the skipped one must not draw either.
+    """
+    val_loop: Any = getattr(getattr(trainer.fit_loop, "epoch_loop", None), "val_loop", None)
+    skip = getattr(val_loop, "increment_progress_to_evaluation_end", None)
+    if val_loop is None or skip is None or getattr(skip, "_rng_isolated", False):
+        return
+
+    def isolated() -> None:
+        state = capture_rng_state()
+        try:
+            skip()
+        finally:
+            restore_rng_state(state)
+
+    isolated._rng_isolated = True  # type: ignore[attr-defined]
+    val_loop.increment_progress_to_evaluation_end = isolated
+
+
 def _build(pl: ModuleType) -> type:
     class RngStateCallback(pl.Callback):  # type: ignore[misc,name-defined]
         """Saves torch/CUDA/numpy/Python RNG states in every checkpoint; restores them exactly.
@@ -72,6 +98,7 @@ def _build(pl: ModuleType) -> type:
 
         def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
             self._trainer = trainer
+            _isolate_skipped_validation(trainer)
 
         def state_dict(self) -> dict[str, Any]:
             at_end = self._trainer is not None and _at_epoch_end(self._trainer)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
+from resumecheck.engine.progress import Progress, RunInfo, RunResult, format_plan
 from resumecheck.errors import ConfigError, JobError, JobHung, ResumeDivergence
 from resumecheck.pytest_plugin.settings import (
     CALL_SOURCE,
@@ -72,6 +73,40 @@ def reproduce_command(nodeid: str, plans: Sequence[Plan], mode: str) -> str:
     return " ".join(parts)
 
 
+class PlanLog(Progress):
+    """Keeps the verdict of every plan a check judged, and hands each on as a line."""
+
+    def __init__(
+        self, on_line: Callable[[str], None] | None = None, forward: Progress | None = None
+    ) -> None:
+        self.judged: list[tuple[Plan, str | None]] = []
+        self._on_line = on_line
+        self._forward = forward if forward is not None else Progress()
+
+    def plans_chosen(self, plans: Sequence[Plan], steps: int) -> None:
+        self._forward.plans_chosen(plans, steps)
+
+    def run_started(self, run: RunInfo) -> None:
+        self._forward.run_started(run)
+
+    def run_finished(self, run: RunInfo, result: RunResult) -> None:
+        self._forward.run_finished(run, result)
+
+    def plan_judged(self, plan: Plan, kind: str | None) -> None:
+        self.judged.append((plan, kind))
+        if self._on_line is not None:
+            self._on_line(f"kill plan {format_plan(plan)}: {kind or 'exact'}")
+        self._forward.plan_judged(plan, kind)
+
+    def summary(self) -> str:
+        """``"1 of 6 kill plans tried diverged (RNG)"``."""
+        kinds = sorted({k for _, k in self.judged if k})
+        diverged = sum(1 for _, k in self.judged if k)
+        tail = f" ({', '.join(kinds)})" if kinds else ""
+        plural = "plan" if len(self.judged) == 1 else "plans"
+        return f"{diverged} of {len(self.judged)} kill {plural} tried diverged{tail}"
+
+
 def _without_own_frames(lines: list[str]) -> list[str]:
     """Drop resumecheck's own frames (and their source lines) from a formatted traceback."""
     kept: list[str] = []
@@ -105,12 +140,17 @@ class Checker:
         settings: Callable[[], Settings],
         workdir: Callable[[], Path],
         add_section: Callable[[str], None],
+        on_plan: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.nodeid = nodeid
         self._settings = settings
         self._workdir = workdir
         self._add_section = add_section
+        self._on_plan = on_plan
+        self._progress = progress
         self.calls = 0
+        self.log = PlanLog(on_plan, progress)
 
     def settings(self, **overrides: object) -> Settings:
         """The settings a ``check(**overrides)`` would run with."""
@@ -127,6 +167,7 @@ class Checker:
         __tracebackhide__ = True
         settings = self._settings_or_fail(overrides)
         self.calls += 1
+        self.log = PlanLog(self._on_plan, self._progress)
         workdir = self._workdir()
         outcome = self._outcome(job, settings, workdir)
         if isinstance(outcome, str):
@@ -171,7 +212,9 @@ class Checker:
 
         if not isinstance(job, JOB_TYPES):
             raise ConfigError(NOT_A_JOB.format(got=type(job).__name__))
-        session = CheckSession(job, self._runner(settings, job), workdir, settings.control)
+        session = CheckSession(
+            job, self._runner(settings, job), workdir, settings.control, self.log
+        )
         started = time.perf_counter()
         try:
             with dog:
@@ -264,7 +307,10 @@ class Checker:
         raise error
 
     def _section(self, report: Report, command: str, settings: Settings) -> str:
-        lines = [f"reproduce: {command}"] if not report.passed else [report.format()]
+        lines = [f"summary: {self.log.summary()}"]
+        if not report.passed and settings.kill_steps is None and report.divergences[0].plan:
+            lines[0] += f"; shrunk to {format_plan(report.divergences[0].plan)}"
+        lines += [f"reproduce: {command}"] if not report.passed else [report.format()]
         lines.append(
             f"kill plans: drawn with --resumecheck-seed={settings.seed}"
             if settings.kill_steps is None

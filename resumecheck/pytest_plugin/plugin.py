@@ -7,6 +7,7 @@ pytest run without ``--resumecheck`` pays nothing for them (Hypothesis learned t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from collections.abc import Generator
@@ -28,6 +29,7 @@ from resumecheck.pytest_plugin.settings import (
 )
 
 if TYPE_CHECKING:
+    from resumecheck.engine.progress import Progress
     from resumecheck.pytest_plugin.checker import Checker
 
 SKIP_REASON = "resume check: run pytest with --resumecheck to enable it"
@@ -37,6 +39,7 @@ WORKER_SEED = "resumecheck_seed"  # handed from the xdist controller to its work
 SETTINGS_KEY = pytest.StashKey[Settings]()
 ITEM_SETTINGS_KEY = pytest.StashKey[Settings]()
 SECTIONS_KEY = pytest.StashKey[list[str]]()
+PLAN_PROPERTY = "resumecheck plan"  # one user property per judged kill plan, shown under -v
 
 _METAVARS = {
     "kills": "N",
@@ -88,6 +91,33 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
+    if settings.enabled:
+        config.pluginmanager.register(PlanLines(config), "resumecheck-plan-lines")
+
+
+class PlanLines:
+    """Under ``-v``, prints one line per kill plan a test checked, below the test's status.
+
+    The lines travel as the report's user properties, so xdist workers' checks show too.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or self.config.get_verbosity() < 1:
+            return
+        from_worker = getattr(report, "node", None) is not None  # xdist sets it
+        if not from_worker and live_progress(self.config) is not None:
+            return  # already shown as the check ran
+        lines = [str(v) for k, v in report.user_properties if k == PLAN_PROPERTY]
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if not lines or reporter is None:
+            return
+        reporter.ensure_newline()
+        for line in lines:
+            reporter.write_line(f"    resumecheck: {line}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -141,6 +171,26 @@ def pytest_runtest_makereport(
     return report
 
 
+def live_progress(config: pytest.Config) -> Progress | None:
+    """Under ``-v``, in the process that owns the terminal: runs and plans as they finish."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if config.get_verbosity() < 1 or reporter is None or hasattr(config, "workerinput"):
+        return None
+    from resumecheck.engine.progress import StreamProgress
+
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    terminal: Any = reporter
+
+    class TerminalProgress(StreamProgress):
+        def say(self, text: str) -> None:
+            # Past pytest's output capture, as its live logging does.
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                terminal.ensure_newline()
+                terminal.write_line(f"    {self.prefix}: {text}")
+
+    return TerminalProgress(live=False)
+
+
 def _wants_check(item: pytest.Item) -> bool:
     uses_fixture = "resumecheck" in getattr(item, "fixturenames", ())
     return uses_fixture or item.get_closest_marker("resumecheck") is not None
@@ -184,6 +234,8 @@ def resumecheck(
         settings=lambda: item_settings(item),
         workdir=lambda: tmp_path_factory.mktemp(f"resumecheck-{name}"),
         add_section=sections.append,
+        on_plan=lambda line: item.user_properties.append((PLAN_PROPERTY, line)),
+        progress=live_progress(item.config),
     )
 
 

@@ -44,7 +44,7 @@ def test_sigkill_verdicts_equal_exception_verdicts(
     by_sigkill = check(make_job(), kills, tmp_path / "k", "sigkill")
     assert by_sigkill.kinds == by_exception.kinds == ([kind] if kind else []), str(by_sigkill)
     if kind is not None:
-        assert "killed run: by signal SIGKILL" in by_sigkill.divergences[0].evidence
+        assert "killed run: by signal SIGKILL" in map(str, by_sigkill.divergences[0].evidence)
 
 
 def test_jobs_defined_inside_a_test_travel_to_the_child(tmp_path: Path) -> None:
@@ -114,7 +114,8 @@ def test_sigterm_ignored_is_killed_after_the_grace_period(tmp_path: Path) -> Non
     report = check(job, [4], tmp_path, "sigterm", grace=1.0)
     assert report.kinds == [Kind.NO_CHECKPOINT], str(report)
     assert any(
-        "still running 1 s after SIGTERM; SIGKILLed" in e for e in report.divergences[0].evidence
+        "still running 1 s after SIGTERM; SIGKILLed" in str(e)
+        for e in report.divergences[0].evidence
     )
 
 

@@ -74,7 +74,7 @@ def test_failing_report_text_and_json(tmp_path: Path) -> None:
     assert data["seed"] == 7
     assert data["divergences"][0]["kind"] == "RNG"
     assert data["divergences"][0]["checkpoint_step"] == 3
-    assert data["reproduce"] == 'rc.check(job, kills=[3], mode="exception")'
+    assert data["reproduce"]["python"] == 'rc.check(job, kills=[3], mode="exception")'
 
 
 def test_passing_report_and_drawn_kills(tmp_path: Path) -> None:
@@ -139,8 +139,17 @@ def test_cli_pass_exit_0(
 ) -> None:
     assert main(cli(f"{jobs_file}::good", "--kills", "3,7", tmp_path=tmp_path)) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("resume ok: train, 2 kill plan(s) [3, 7]")
-    assert "resumecheck: seed 0" in err
+    summary, verdict = out.splitlines()[:2]
+    assert summary.startswith("0 of 2 plans diverged in ")
+    assert verdict.startswith("resume ok: train, 2 kill plan(s) [3, 7]")
+    # The seed first, then the plans, then one line per finished run (stderr is no terminal).
+    lines = err.splitlines()
+    assert "seed 0 (replay with --seed 0)" in lines[0]
+    assert lines[1] == "resumecheck: reference run, steps 1-12, " + lines[1].split(", ")[-1]
+    assert lines[3] == "resumecheck: 2 kill plan(s) over 12 steps: [3], [7]"
+    assert lines[4].startswith("resumecheck: plan [3]: killed run, steps 1-3, ")
+    assert lines[5].startswith("resumecheck: plan [3]: resumed run from step 3, steps 4-12, ")
+    assert lines[6] == "resumecheck: plan [3] exact [1/2 judged, 0 diverged]"
 
 
 def test_cli_divergence_exit_1_with_a_command_to_reproduce(
@@ -148,7 +157,8 @@ def test_cli_divergence_exit_1_with_a_command_to_reproduce(
 ) -> None:
     assert main(cli(f"{jobs_file}::no_rng", "--kills", "[4]", tmp_path=tmp_path)) == 1
     out = capsys.readouterr().out
-    assert out.startswith("resume diverged: killed after step 4")
+    assert out.startswith("1 of 1 plan diverged (RNG) in ")
+    assert out.splitlines()[1].startswith("resume diverged: killed after step 4")
     assert f"reproduce: resumecheck check {jobs_file}::no_rng --kills '[4]' --mode exception" in out
 
 
@@ -209,4 +219,4 @@ def test_python_dash_m_resumecheck_check(jobs_file: Path, tmp_path: Path) -> Non
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("resume ok")
+    assert result.stdout.splitlines()[1].startswith("resume ok")

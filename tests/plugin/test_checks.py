@@ -209,3 +209,60 @@ def test_process_mode_reproduces_with_its_mode(rc_pytester: pytest.Pytester) -> 
             "--resumecheck-kill-steps=* --resumecheck-mode=sigkill",
         ]
     )
+
+
+PROGRESS_JOBS = """
+from sample_jobs import make_job
+
+def test_correct(resumecheck):
+    resumecheck.check(make_job())
+
+def test_rng(resumecheck):
+    resumecheck.check(make_job(save_rng=False, dropout=0.5))
+"""
+
+
+def test_verbose_shows_runs_and_plans_and_the_failure_carries_the_summary(
+    rc_pytester: pytest.Pytester,
+) -> None:
+    rc_pytester.makepyfile(test_jobs=PROGRESS_JOBS)
+    result = rc_pytester.runpytest_subprocess(
+        "-v", "--resumecheck", "--resumecheck-kill-steps=3,2+5", timeout=SUBPROCESS_TIMEOUT
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_jobs.py::test_correct ",
+            "    resumecheck: reference run, steps 1-12, * s",
+            "    resumecheck: control run, steps 1-12, * s",
+            "    resumecheck: plan [[]3[]]: killed run, steps 1-3, * s",
+            "    resumecheck: plan [[]3[]]: resumed run from step 3, steps 4-12, * s",
+            "    resumecheck: plan [[]3[]] exact [[]1 judged, 0 diverged[]]",
+            "    resumecheck: plan [[]2, 5[]]: resumed run from step 2, killed again after 5, *",
+            "    resumecheck: plan [[]2, 5[]] exact [[]2 judged, 0 diverged[]]",
+            "*test_correct PASSED*",
+            "*- resumecheck -*",
+            "summary: 2 of 2 kill plans tried diverged (RNG)",
+        ]
+    )
+
+
+@pytest.mark.slow
+def test_verbose_under_xdist_shows_one_line_per_plan(rc_pytester: pytest.Pytester) -> None:
+    rc_pytester.makepyfile(test_jobs=PROGRESS_JOBS)
+    result = rc_pytester.runpytest_subprocess(
+        "-v",
+        "-p",
+        "xdist",
+        "-n",
+        "2",
+        "--resumecheck",
+        "--resumecheck-kill-steps=3,2+5",
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert out.count("    resumecheck: kill plan [3]: ") == 2
+    assert "    resumecheck: kill plan [2, 5]: exact" in out
+    assert "    resumecheck: kill plan [2, 5]: RNG" in out
+    assert "summary: 2 of 2 kill plans tried diverged (RNG)" in out

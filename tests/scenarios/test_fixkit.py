@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 from typing import Any
@@ -192,11 +193,23 @@ def test_the_callback_subclasses_each_package_callback() -> None:
     assert fixkit.rng_callback_class("lightning.pytorch") is fixkit.RngStateCallback
 
 
-def test_the_callback_works_with_pytorch_lightning(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "kills"),
+    [
+        ("RngStateCallback", [2, 5, 6]),
+        # Two resumes from epoch ends: only the exact callback repairs Lightning's counters.
+        ("ExactResumeCallback", [2, 5, 6, [5, 10]]),
+    ],
+)
+def test_the_callback_works_with_pytorch_lightning(
+    name: str, kills: list[Any], tmp_path: Path
+) -> None:
     import pytorch_lightning
 
     import resumecheck as rc
-    from resumecheck.fixkit.pytorch_lightning import RngStateCallback
+    from resumecheck.fixkit import pytorch_lightning as pl_kit
+
+    callback = getattr(pl_kit, name)
 
     class OldStyle(pytorch_lightning.LightningModule):
         def __init__(self) -> None:
@@ -209,10 +222,8 @@ def test_the_callback_works_with_pytorch_lightning(tmp_path: Path) -> None:
         def configure_optimizers(self) -> Any:
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
-    job = rc.LightningJob(
-        OldStyle, lambda: loader(), {"max_epochs": 2, "callbacks": [RngStateCallback()]}
-    )
-    report = rc.check(job, kills=[2, 5, 6], seed=0, artifacts_dir=tmp_path)
+    job = rc.LightningJob(OldStyle, lambda: loader(), {"max_epochs": 3, "callbacks": [callback()]})
+    report = rc.check(job, kills=kills, seed=0, artifacts_dir=tmp_path)
     assert report.passed, str(report)
     assert report.warnings == ()
 
@@ -236,3 +247,143 @@ def test_callback_checkpoint_state_loads_weights_only(tmp_path: Path) -> None:
     trainer.save_checkpoint(path)
     state = torch.load(path, weights_only=True)["callbacks"]["RngStateCallback"]
     assert set(state["rng"]) >= {"torch", "python", "numpy"}
+
+
+class _KillAt(Exception):
+    pass
+
+
+def _fit_until(
+    tmp_path: Path, resume: Path | None, kill_at: int | None, callbacks: list[Any]
+) -> Any:
+    """Plain Lightning, 5 epochs of 8 steps, a checkpoint every step, killed after ``kill_at``."""
+    import lightning.pytorch as pl
+
+    from scenarios import _common
+
+    class Killer(pl.Callback):
+        def on_train_batch_start(self, trainer: Any, *args: Any) -> None:
+            if trainer.global_step == kill_at:
+                raise _KillAt
+
+    every_step = pl.callbacks.ModelCheckpoint(
+        dirpath=tmp_path, every_n_train_steps=1, save_top_k=-1, filename="{step}"
+    )
+    trainer = pl.Trainer(
+        max_epochs=5,
+        callbacks=[every_step, Killer(), *callbacks],
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=True,
+        default_root_dir=tmp_path,
+    )
+    with contextlib.suppress(_KillAt):
+        trainer.fit(_common.Net(), _common.resumable_loader(), ckpt_path=resume)
+    return trainer
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # Lightning's own pytree deprecations
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Lightning's small-data advice
+def test_exact_callback_repairs_epoch_counters_written_without_it(tmp_path: Path) -> None:
+    # Plain Lightning 2.6, no resumecheck: resumed from the last batch of epoch 0, the run
+    # writes epoch 1's checkpoints one epoch short; resuming from step 16 repeats epoch 1.
+    _fit_until(tmp_path, None, 8, [])
+    _fit_until(tmp_path, tmp_path / "step=8.ckpt", 16, [])
+    bad = torch.load(tmp_path / "step=16.ckpt", weights_only=False)
+    assert bad["loops"]["fit_loop"]["epoch_progress"]["current"]["ready"] == 1
+    plain = _fit_until(tmp_path / "plain", tmp_path / "step=16.ckpt", None, [])
+    assert plain.global_step == 48  # epoch 1 trained again: the bug
+    fixed = _fit_until(
+        tmp_path / "fixed", tmp_path / "step=16.ckpt", None, [fixkit.ExactResumeCallback()]
+    )
+    assert fixed.global_step == 40
+    assert fixed.current_epoch == 5
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_exact_callback_writes_right_counters_after_an_epoch_end_resume(tmp_path: Path) -> None:
+    callback = fixkit.ExactResumeCallback
+    _fit_until(tmp_path, None, 8, [callback()])
+    _fit_until(tmp_path, tmp_path / "step=8.ckpt", 16, [callback()])
+    for step in (12, 16):
+        saved = torch.load(tmp_path / f"step={step}.ckpt", weights_only=True)
+        progress = saved["loops"]["fit_loop"]["epoch_progress"]
+        assert progress["current"]["ready"] == progress["current"]["started"] == 2, step
+    again = _fit_until(tmp_path / "again", tmp_path / "step=16.ckpt", None, [callback()])
+    assert again.global_step == 40
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning")
+def test_exact_callback_warns_about_a_loader_that_cannot_resume_mid_epoch(tmp_path: Path) -> None:
+    import lightning.pytorch as pl
+
+    from scenarios import _common
+
+    def fit(loader: Any) -> None:
+        trainer = pl.Trainer(
+            max_steps=2,
+            callbacks=[fixkit.ExactResumeCallback()],
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            default_root_dir=tmp_path,
+        )
+        trainer.fit(_common.Net(), loader)
+
+    with pytest.warns(fixkit.MidEpochResumeWarning, match="ResumableDataLoader"):
+        fit(_common.plain_loader(shuffle=True))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fixkit.MidEpochResumeWarning)
+        fit(_common.resumable_loader())
+
+
+def test_the_exact_callback_exists_for_each_package() -> None:
+    import lightning.pytorch
+    import pytorch_lightning
+
+    from resumecheck.fixkit import pytorch_lightning as pl_kit
+
+    assert issubclass(fixkit.ExactResumeCallback, lightning.pytorch.Callback)
+    assert issubclass(fixkit.ExactResumeCallback, fixkit.RngStateCallback)
+    assert issubclass(pl_kit.ExactResumeCallback, pytorch_lightning.Callback)
+    assert fixkit.ExactResumeCallback().state_key == "ExactResumeCallback"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "passes"), [("RngStateCallback", False), ("ExactResumeCallback", True)]
+)
+def test_the_validation_a_resume_skips_is_run_by_the_exact_callback(
+    name: str, passes: bool, tmp_path: Path
+) -> None:
+    # Resumed from the checkpoint of an epoch's last batch, Lightning 2.6 skips that epoch's
+    # validation (its val_loss is never logged) but still draws its loader's seed.
+    import resumecheck as rc
+    from scenarios import _common
+
+    class WithValidation(_common.Net):
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            self.log("val_loss", self.loss(batch))
+
+        def val_dataloader(self) -> Any:
+            return _common.plain_loader()
+
+    job = _common.lightning_job(
+        lambda: WithValidation(dropout=0.5),
+        _common.resumable_loader,
+        callbacks=[getattr(fixkit, name)()],
+        limit_val_batches=2,
+    )
+    plans = [_common.LAST_BATCH_OF_EPOCH, [_common.LAST_BATCH_OF_EPOCH, 16]]
+    report = rc.check(job, kills=plans, seed=0, artifacts_dir=tmp_path)
+    assert report.passed is passes, str(report)
+    if not passes:
+        assert "val_loss" in str(report)

@@ -1,0 +1,177 @@
+"""A picture of a divergence: the reference and the resumed runs side by side, step by step.
+
+:func:`divergence_series` takes, from the trajectories a plan already recorded, what the
+picture needs: the loss of every step, and how far each run's weights are from the
+reference's at the same global step (the L2 distance where the values were kept, which the
+recorder does for small models; otherwise only whether they are equal). :func:`draw` renders
+it with matplotlib (imported there, Agg backend) into a PNG.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from resumecheck.engine.compare import Segment
+from resumecheck.engine.report import Divergence
+from resumecheck.engine.snapshot import Snapshot, category_of, scalar
+from resumecheck.engine.trajectory import StepRecord, Trajectory
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+PICTURE_NAME = "divergence.png"
+
+
+@dataclass
+class Series:
+    """One run's curve: global steps, loss, and its weights' distance from the reference."""
+
+    label: str
+    steps: list[int] = field(default_factory=list)
+    loss: list[float | None] = field(default_factory=list)
+    distance: list[float | None] = field(default_factory=list)  # None: only equal/different
+    differs: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class PictureData:
+    """Everything :func:`draw` needs; plain data, no tensors."""
+
+    title: str
+    reference: Series
+    runs: list[Series]
+    kills: list[int]
+    resumes: list[int]  # the checkpoint step each resumed run started after
+    first: int | None  # the first divergent step
+
+    @property
+    def distances_known(self) -> bool:
+        """Whether every step the reference also made has a distance (values were kept)."""
+        last = len(self.reference.steps)
+        return all(
+            d is not None
+            for s in self.runs
+            for g, d in zip(s.steps, s.distance, strict=True)
+            if g <= last
+        )
+
+
+def _loss(record: StepRecord) -> float | None:
+    value = scalar(record.loss.value) if record.loss is not None else None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _weights_distance(ref: Snapshot | None, got: Snapshot | None) -> tuple[float | None, bool]:
+    """(L2 distance of all weights, or None if values were not kept; whether any differ)."""
+    if ref is None or got is None:
+        return None, False
+    total, known, differs = 0.0, True, False
+    for key, entry in ref.entries.items():
+        if category_of(key) != "weights":
+            continue
+        other = got.entries.get(key)
+        if other is None or other.digest != entry.digest:
+            differs = True
+        a, b = entry.value, other.value if other is not None else None
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape:
+            total += float((b.double() - a.double()).pow(2).sum())
+        elif other is None or other.digest != entry.digest:
+            known = False
+    return (math.sqrt(total) if known else None), differs
+
+
+def divergence_series(
+    ref: Trajectory, plan: Sequence[int], segments: Sequence[Segment], divergence: Divergence
+) -> PictureData:
+    """The curves of a diverging plan, from the trajectories it recorded."""
+    reference = Series("reference (uninterrupted)")
+    for i, rec in enumerate(ref.steps):
+        reference.steps.append(i + 1)
+        reference.loss.append(_loss(rec))
+        reference.distance.append(0.0)
+        reference.differs.append(False)
+    runs = []
+    for n, seg in enumerate(segments):
+        label = "killed run" if n == 0 else f"resumed run {n}"
+        series = Series(label)
+        for j, rec in enumerate(seg.trajectory.steps):
+            g = seg.checkpoint_step + j + 1
+            at = ref.steps[g - 1] if 0 < g <= len(ref.steps) else None
+            distance, differs = _weights_distance(at.end if at else None, rec.end)
+            series.steps.append(g)
+            series.loss.append(_loss(rec))
+            series.distance.append(distance if at is not None else None)
+            series.differs.append(differs or at is None)
+        runs.append(series)
+    where = f" at step {divergence.step}" if divergence.step is not None else ""
+    title = f"{divergence.kind.name}{where}, kill plan {list(plan)}"
+    resumes = [seg.checkpoint_step for seg in segments[1:]]
+    return PictureData(title, reference, runs, list(plan), resumes, divergence.step)
+
+
+def draw(data: PictureData, path: Path) -> Path:
+    """Render ``data`` to a PNG at ``path`` (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib import pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6), constrained_layout=True)
+    try:
+        _draw_loss(top, data)
+        _draw_distance(bottom, data)
+        _marks(top, data, labels=True)
+        _marks(bottom, data, labels=False)
+        top.set_title(data.title)
+        top.legend(loc="best", fontsize="small")
+        bottom.set_xlabel("global optimizer step")
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _draw_loss(ax: Axes, data: PictureData) -> None:
+    ref = data.reference
+    ax.plot(ref.steps, _nan(ref.loss), color="black", lw=2, label=ref.label)
+    for series in data.runs:
+        ax.plot(series.steps, _nan(series.loss), marker="o", ms=3, ls="--", label=series.label)
+    if all(v is None for v in ref.loss):
+        ax.text(0.5, 0.5, "no loss recorded", transform=ax.transAxes, ha="center")
+    ax.set_ylabel("loss")
+
+
+def _draw_distance(ax: Axes, data: PictureData) -> None:
+    if data.distances_known:
+        for s in data.runs:
+            ax.plot(s.steps, _nan(s.distance), marker="o", ms=3, ls="--", label=s.label)
+        ax.set_yscale("symlog", linthresh=1e-8)
+        ax.set_ylabel("|weights - reference| (L2)")
+        return
+    # Values were not kept (a large model): show only where the weights differ.
+    for s in data.runs:
+        ax.step(s.steps, [int(d) for d in s.differs], where="mid", label=s.label)
+    ax.set_yticks([0, 1], ["equal", "differ"])
+    ax.set_ylabel("weights vs reference")
+
+
+def _marks(ax: Axes, data: PictureData, labels: bool) -> None:
+    for i, k in enumerate(data.kills):
+        label = "killed after this step" if labels and i == 0 else None
+        ax.axvline(k + 0.55, color="red", ls=":", lw=1.5, label=label)
+    for i, c in enumerate(data.resumes):
+        label = "resumed from this step's checkpoint" if labels and i == 0 else None
+        ax.axvline(c + 0.45, color="green", ls="-.", lw=1, alpha=0.7, label=label)
+    if data.first is not None:
+        label = f"first divergent step ({data.first})" if labels else None
+        ax.axvspan(data.first - 0.5, data.first + 0.5, color="orange", alpha=0.3, label=label)
+
+
+def _nan(values: Sequence[float | None]) -> list[float]:
+    return [math.nan if v is None else v for v in values]
