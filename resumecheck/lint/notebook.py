@@ -89,7 +89,12 @@ def read(raw: str) -> Notebook:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
-        text = "".join(source) if isinstance(source, list) else str(source)
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            text = "".join(source)
+        elif isinstance(source, str):
+            text = source
+        else:
+            raise NotebookError(f"cell {i + 1}: 'source' is not a string or a list of strings")
         cells.append(Cell(i, i + 1, text))
     nb = Notebook(data, raw, cells)
     _join(nb)

@@ -147,7 +147,11 @@ def test_a_broken_cell_is_reported_and_the_others_still_linted() -> None:
 
 @pytest.mark.parametrize(
     ("text", "why"),
-    [("{not json", "not valid notebook JSON"), ('{"metadata": {}}', "no 'cells' list")],
+    [
+        ("{not json", "not valid notebook JSON"),
+        ('{"metadata": {}}', "no 'cells' list"),
+        ('{"cells": [{"cell_type": "code", "source": [1]}]}', "not a string or a list"),
+    ],
 )
 def test_not_a_notebook(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, why: str

@@ -47,8 +47,8 @@ class IncompleteCheckpoint(Rule):
         "exists in the same scope: a resume restarts it; save its state_dict() in the dict"
     )
     detail = (
-        "checkpoint leaves out {missing}, which exist here: a resume restarts them; "
-        "save their state_dict() (and the counter) in the dict"
+        "checkpoint leaves out {missing}, which {verb} here: a resume restarts {them}; "
+        "save {their} state_dict() (and the counter) in the dict"
     )
     explanation = (
         "A resume checkpoint must hold everything that changes during training: the model, "
@@ -173,7 +173,14 @@ class IncompleteCheckpoint(Rule):
             ):
                 missing.append(f"the step/epoch counter ({', '.join(sorted(counters))})")
             if missing:
-                yield self.finding(saved.call.node, self.detail.format(missing=", ".join(missing)))
+                one = len(missing) == 1
+                message = self.detail.format(
+                    missing=", ".join(missing),
+                    verb="exists" if one else "exist",
+                    them="it" if one else "them",
+                    their="its" if one else "their",
+                )
+                yield self.finding(saved.call.node, message)
 
 
 def _objects_in_scope(facts: FileFacts, saved: SavedDict) -> dict[str, set[str]]:

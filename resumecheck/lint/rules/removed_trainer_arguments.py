@@ -169,7 +169,7 @@ class RemovedTrainerArguments(Rule):
         (
             "import pytorch_lightning as pl\n"
             "pl.Trainer(\n"
-            "    tpu_cores=[1],\n"
+            "    tpu_cores=8,\n"
             "    replace_sampler_ddp=False,\n"
             "    weights_summary=None,\n"
             "    progress_bar_refresh_rate=0,\n"
@@ -178,7 +178,7 @@ class RemovedTrainerArguments(Rule):
             ")\n",
             "import pytorch_lightning as pl\n"
             "pl.Trainer(\n"
-            '    accelerator="tpu", devices=[1],\n'
+            '    accelerator="tpu", devices=8,\n'
             "    use_distributed_sampler=False,\n"
             "    enable_model_summary=False,\n"
             "    enable_progress_bar=False,\n"
@@ -187,6 +187,11 @@ class RemovedTrainerArguments(Rule):
         ),
     )
     UNSAFE_FIXES = (
+        # 1.x counted TPU cores in a list from 1, 2.0's devices= from 0: check by hand.
+        (
+            "import pytorch_lightning as pl\npl.Trainer(tpu_cores=[2])\n",
+            'import pytorch_lightning as pl\npl.Trainer(accelerator="tpu", devices=[2])\n',
+        ),
         (
             "import pytorch_lightning as pl\ntrainer = pl.Trainer(gpus=args.gpus)\n",
             "import pytorch_lightning as pl\n"
@@ -257,6 +262,8 @@ def _device_fix(facts: FileFacts, call: cst.Call, arg: cst.Arg, name: str) -> Fi
     accelerator = DEVICE_ARGS[name]
     value = arg.value
     literal = _device_literal(value)
+    if literal and name == "tpu_cores" and not isinstance(value, cst.Integer):
+        literal = None  # a list picked 1-based TPU cores; devices= indices are 0-based (2.0)
     if literal is False:
         return None  # 0 meant "no device of this kind": no mechanical rewrite
     edit = ReplaceArg(
