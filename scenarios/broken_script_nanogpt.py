@@ -29,6 +29,7 @@ TINY = [
     "--device=cpu",
     "--compile=False",
     "--dtype=float32",
+    "--gradient_accumulation_steps=1",
     "--max_iters=12",
     "--eval_interval=4",
     "--eval_iters=2",

@@ -232,7 +232,9 @@ def diff_step(
 
 
 def _digests(batches: Sequence[str]) -> str:
-    return "+".join(d[:10] for d in batches) or "none"
+    """Short digests of a step's batches (gradient accumulation feeds several)."""
+    shown = "+".join(d[:10] for d in batches[:3]) or "none"
+    return shown + (f"+… ({len(batches)} batches)" if len(batches) > 3 else "")
 
 
 def first_difference(
