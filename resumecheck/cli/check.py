@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import sys
@@ -150,7 +151,9 @@ def _validate(args: argparse.Namespace) -> None:
     args.timeout = _seconds(args.timeout, "--timeout")
     args.grace = _seconds(args.grace, "--grace")
     if args.mode not in MODES:
-        raise ConfigError(f"--mode {args.mode!r}: choose one of {', '.join(MODES)}")
+        raise ConfigError(
+            f"--mode {args.mode!r} is not a kill mode; choose one of: {', '.join(MODES)}"
+        )
     kills = parse_kills(args.kills)  # its own errors name --kills already
     try:
         normalize_plans(kills)
@@ -174,7 +177,8 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"resumecheck check: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     # A job that crashes the interpreter in exception mode (a segfault) leaves a traceback.
-    faulthandler.enable()
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # stderr without a fd
+        faulthandler.enable()
     if args.mode not in PROCESS_MODES:
         return _run_check(args)
     start_server()  # imports torch and Lightning while this process imports the job

@@ -94,10 +94,10 @@ def _exit_raises() -> Iterator[None]:
     real_exit = os._exit
     harness_pid = os.getpid()
 
-    def guarded_exit(code: int) -> NoReturn:
+    def guarded_exit(status: int) -> NoReturn:
         if os.getpid() != harness_pid:  # a forked child (DataLoader worker): exit for real
-            real_exit(code)
-        raise JobCalledExit(code)
+            real_exit(status)
+        raise JobCalledExit(status)
 
     os._exit = guarded_exit
     try:
