@@ -10,6 +10,7 @@ TMPDIR, under a hard timeout, so a hang or a crash is counted, never suffered.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -45,7 +46,8 @@ API_CASES = {
         "correct",
     ),
     "job that never steps an optimizer": (
-        "r = rc.check(cj.never_steps(), kills=[2])\nout(false=int(bool(r.divergences) or r.passed))",
+        "r = rc.check(cj.never_steps(), kills=[2])\n"
+        "out(false=int(bool(r.divergences) or r.passed))",
         "fault",
     ),
     "job leaving a helper process (exception mode)": (
@@ -82,15 +84,25 @@ CLI_CASES = {
         None,
     ),
     "hang, sigkill mode, --timeout 5": (
-        ["cli_jobs.py::hang", "--timeout", "5", "--kills", "[3]", "--no-control", "--mode",
-         "sigkill"],
+        [
+            "cli_jobs.py::hang",
+            "--timeout",
+            "5",
+            "--kills",
+            "[3]",
+            "--no-control",
+            "--mode",
+            "sigkill",
+        ],
         None,
     ),
     "os._exit(0) in exception mode": (["cli_jobs.py::exits", "--kills", "[3]"], None),
     "--kills '[null]'": (["cli_jobs.py::partial_job", "--kills", "[null]"], None),
     "--kills '[1.5]'": (["cli_jobs.py::partial_job", "--kills", "[1.5]"], None),
-    "--artifacts-dir FILE": (["cli_jobs.py::partial_job", "--artifacts-dir", "pyproject.toml"],
-                             None),
+    "--artifacts-dir FILE": (
+        ["cli_jobs.py::partial_job", "--artifacts-dir", "pyproject.toml"],
+        None,
+    ),
     "--timeout 0 (exception mode)": (["cli_jobs.py::partial_job", "--timeout", "0"], None),
 }
 
@@ -113,8 +125,15 @@ def _children_of(pid: int) -> set[int]:
 def _run(cmd: list[str], tree: Path, tmp: Path, limit: float, sigint: bool) -> dict[str, object]:
     env = dict(os.environ, PYTHONPATH=str(tree), TMPDIR=str(tmp))
     env["RESUMECHECK_TEST_STARTED"] = str(tmp / "started")
-    proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tree,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     start, hung, seen = time.monotonic(), False, set()
     if sigint:
         while not (tmp / "started").exists() and time.monotonic() - start < 60:
@@ -134,18 +153,19 @@ def _run(cmd: list[str], tree: Path, tmp: Path, limit: float, sigint: bool) -> d
     time.sleep(0.5)
     leaked = [p for p in seen if Path(f"/proc/{p}").exists()]
     for p in leaked:  # ours to clean up: started by this case
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     dirs = [d.name for d in tmp.iterdir() if d.name.startswith("resumecheck-")]
     said = sum(1 for d in dirs if d in err or d in out)
     result = next((json.loads(ln[7:]) for ln in out.splitlines() if ln.startswith("RESULT ")), {})
     return {
-        "rc": proc.returncode, "hung": hung, "leaked_processes": len(leaked),
-        "leaked_dirs": len(dirs) - said, "traceback": "Traceback" in err,
-        "seconds": round(time.monotonic() - start, 1), "last_err": (err.strip().splitlines()
-                                                                      or [""])[-1][:160],
+        "rc": proc.returncode,
+        "hung": hung,
+        "leaked_processes": len(leaked),
+        "leaked_dirs": len(dirs) - said,
+        "traceback": "Traceback" in err,
+        "seconds": round(time.monotonic() - start, 1),
+        "last_err": (err.strip().splitlines() or [""])[-1][:160],
         **result,
     }
 
