@@ -133,6 +133,8 @@ def _run(cmd: list[str], tree: Path, tmp: Path, limit: float, sigint: bool) -> d
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl-C must reach it even when this script runs in the background (SIGINT ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     start, hung, seen = time.monotonic(), False, set()
     if sigint:
@@ -174,14 +176,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tree", type=Path, default=HERE)
     parser.add_argument("--limit", type=float, default=120)
+    parser.add_argument("--only", default="", help="run only the cases whose name has this")
     args = parser.parse_args()
     rows = {}
     for name, (code, kind) in API_CASES.items():
+        if args.only not in name:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [sys.executable, "-c", PRELUDE + code]
             rows[name] = {"kind": kind, **_run(cmd, args.tree, Path(tmp), args.limit, False)}
             print(name, rows[name], flush=True)
     for name, (argv, how) in CLI_CASES.items():
+        if args.only not in name:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             argv = [a if "::" not in a else f"tests/trust/{a}" for a in argv]
             cmd = [sys.executable, "-m", "resumecheck", "check", *argv]
