@@ -81,6 +81,10 @@ def recorder_callback_class(pl: ModuleType) -> type:
             self.recorder.close(end, global_step=trainer.global_step)
             return end
 
+        def setup(self, trainer: Any, module: Any, stage: str) -> None:
+            # The module being fit (a job's resume may build its own, e.g. load_from_checkpoint).
+            watch_self_log(module, self.recorder)
+
         def on_train_start(self, trainer: Any, module: Any) -> None:
             self.recorder.trajectory.facts = lightning_facts(trainer, module)
 
@@ -145,7 +149,6 @@ def _trainer_kwargs(
 def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> None:
     model = job.model()
     pl = lightning_package(model)
-    watch_self_log(model, recorder)
     data = job.data() if job.data is not None else None
     trainer = pl.Trainer(**_trainer_kwargs(job, spec, pl, recorder))
     fit_data: dict[str, Any] = {}

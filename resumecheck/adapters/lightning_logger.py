@@ -60,11 +60,14 @@ def _entry(value: Any) -> snap.Entry | None:
 def watch_self_log(module: Any, recorder: Recorder) -> None:
     """Record every ``module.log`` call (``log_dict`` goes through it) with the value passed."""
     real_log = module.log
+    if getattr(real_log, "_resumecheck_recorder", None) is recorder:
+        return
 
     def log(name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
         record_logged(recorder, name, value)
         return real_log(name, value, *args, **kwargs)
 
+    log._resumecheck_recorder = recorder  # type: ignore[attr-defined]
     # An instance attribute: nothing of the class (nor of any other module) changes.
     object.__setattr__(module, "log", log)
 

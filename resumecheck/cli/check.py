@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import functools
 import importlib.util
-import io
 import json
 import os
 import shlex
@@ -162,7 +161,9 @@ def _validate(args: argparse.Namespace) -> None:
     args.timeout = _seconds(args.timeout, "--timeout")
     args.grace = _seconds(args.grace, "--grace")
     if args.mode not in MODES:
-        raise ConfigError(f"--mode {args.mode!r}: choose one of {', '.join(MODES)}")
+        raise ConfigError(
+            f"--mode {args.mode!r} is not a kill mode; choose one of: {', '.join(MODES)}"
+        )
     kills = parse_kills(args.kills)  # its own errors name --kills already
     try:
         normalize_plans(kills)
@@ -194,9 +195,8 @@ def run_with_server(
     except ConfigError as exc:
         print(f"resumecheck {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    # A job that crashes the interpreter in exception mode (a segfault) leaves a traceback
-    # (when stderr is a real file: not under a test's capture).
-    with contextlib.suppress(io.UnsupportedOperation, ValueError, AttributeError):
+    # A job that crashes the interpreter in exception mode (a segfault) leaves a traceback.
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # stderr without a fd
         faulthandler.enable()
     if args.mode not in PROCESS_MODES and args.command != "run":
         return _run_check(args, make_job, command)

@@ -25,6 +25,9 @@ def refine(divergence: Divergence, facts: Mapping[str, Any]) -> Divergence:
 
 
 def hint_for(kind: Kind, facts: Mapping[str, Any]) -> str | None:
+    """A hint for this job, or ``None`` when nothing was seen that a better one could use."""
+    if not facts:
+        return None
     lightning = facts.get("framework") == "lightning"
     if kind is Kind.SCHEDULER:
         return (
