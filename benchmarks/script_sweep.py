@@ -13,10 +13,11 @@ the bootstrap, which is what any other command costs); and their ratio.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from sweep import measure  # benchmarks/ is this script's folder: one way to time a fresh run
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scenarios" / "scripts" / "random_offsets.py"
 KILLS = [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
@@ -48,19 +49,9 @@ def one(method: str) -> dict[str, float]:
     return {"total": time.perf_counter() - started, "passed": float(report.passed)}
 
 
-def measure(*args: str) -> dict[str, float]:
-    started = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
-    ).stdout
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
-    result["wall"] = time.perf_counter() - started
-    return result
-
-
 def main() -> None:
-    fast = measure("--one", "forkserver")
-    naive = measure("--one", "fresh")
+    fast = measure("--one", "forkserver", script=__file__)
+    naive = measure("--one", "fresh", script=__file__)
     print(
         f"job: {SCRIPT.name}, unmodified, 24 optimizer steps; check: {len(KILLS)} sigkill "
         f"kills, {RUNS} runs (reference, control, killed + resumed per kill)"

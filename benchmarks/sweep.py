@@ -96,10 +96,11 @@ def overhead() -> dict[str, float]:
     return {"in_process": in_process, "warm_process": time.perf_counter() - t0}
 
 
-def measure(*args: str) -> dict[str, float]:
+def measure(*args: str, script: str = __file__) -> dict[str, float]:
+    """Run ``script ARGS`` in a fresh interpreter; its last line is a JSON result."""
     started = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+        [sys.executable, script, *args], check=True, capture_output=True, text=True
     ).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - started
