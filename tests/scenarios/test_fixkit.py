@@ -386,4 +386,6 @@ def test_the_validation_a_resume_skips_is_run_by_the_exact_callback(
     report = rc.check(job, kills=plans, seed=0, artifacts_dir=tmp_path)
     assert report.passed is passes, str(report)
     if not passes:
-        assert "val_loss" in str(report)
+        # Logged values from before a run's first step are not compared (the skipped
+        # validation), so what shows is Lightning's epoch counter after the second resume.
+        assert report.kinds == [rc.Kind.PROGRESS], str(report)
