@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import gc
 import io
 import pickle
 import warnings
@@ -62,11 +63,18 @@ class _RecordUnpickler(pickle.Unpickler):
 def load_records(path: Path) -> Any:
     """Unpickle a file a run of resumecheck wrote (e.g. a child's trajectory); ``None`` if it
     is missing, truncated, or names anything but resumecheck's records, builtins and tensors."""
+    # Thousands of small records: with torch and Lightning in the heap, the collections their
+    # allocation triggers would cost more than reading them.
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         with path.open("rb") as fh:
             return _RecordUnpickler(fh).load()
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
         return None
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_weights_only(path: Path) -> Any:

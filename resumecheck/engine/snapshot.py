@@ -30,6 +30,32 @@ CATEGORY_BY_PREFIX = {
 
 
 @dataclass(frozen=True, slots=True)
+class TensorBytes:
+    """A kept tensor value as plain data, the way it travels from a child to the harness:
+    rebuilt from its bytes with no unpickling of torch storages (one ``torch.load`` per tensor
+    made reading a run's trajectory cost more than the run)."""
+
+    dtype: str  # a torch dtype's name, e.g. "float32"
+    shape: tuple[int, ...]
+    data: bytes
+
+    @classmethod
+    def of(cls, tensor: torch.Tensor) -> TensorBytes:
+        t = tensor.detach().cpu().contiguous()
+        raw = t.reshape(-1).view(torch.uint8) if t.numel() else t.reshape(-1)
+        name = str(t.dtype).removeprefix("torch.")
+        return cls(name, tuple(t.shape), raw.numpy().tobytes() if t.numel() else b"")
+
+    def tensor(self) -> torch.Tensor:
+        dtype = getattr(torch, self.dtype, None)
+        if not isinstance(dtype, torch.dtype):
+            raise ValueError(f"not a torch dtype: {self.dtype!r}")
+        if not self.data:
+            return torch.empty(self.shape, dtype=dtype)
+        return torch.frombuffer(bytearray(self.data), dtype=dtype).reshape(self.shape)
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One fingerprinted value."""
 
@@ -37,6 +63,14 @@ class Entry:
     dtype: str
     shape: tuple[int, ...]
     value: Any = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.value, TensorBytes):
+            object.__setattr__(self, "value", self.value.tensor())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        value = TensorBytes.of(self.value) if isinstance(self.value, torch.Tensor) else self.value
+        return (Entry, (self.digest, self.dtype, self.shape, value))
 
 
 @dataclass(slots=True)
