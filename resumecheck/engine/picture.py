@@ -117,23 +117,23 @@ def divergence_series(
 
 def draw(data: PictureData, path: Path) -> Path:
     """Render ``data`` to a PNG at ``path`` (matplotlib, Agg backend)."""
-    import matplotlib
+    # A bare Figure on the Agg canvas: no pyplot state to import or clean up, and fixed margins
+    # instead of a layout engine (a check may draw one picture per diverging plan).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib import pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6), constrained_layout=True)
-    try:
-        _draw_loss(top, data)
-        _draw_distance(bottom, data)
-        _marks(top, data, labels=True)
-        _marks(bottom, data, labels=False)
-        top.set_title(data.title)
-        top.legend(loc="best", fontsize="small")
-        bottom.set_xlabel("global optimizer step")
-        fig.savefig(path, dpi=100)
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(9, 6))
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.93, bottom=0.09, hspace=0.12)
+    _draw_loss(top, data)
+    _draw_distance(bottom, data)
+    _marks(top, data, labels=True)
+    _marks(bottom, data, labels=False)
+    top.set_title(data.title)
+    top.legend(loc="best", fontsize="small")
+    bottom.set_xlabel("global optimizer step")
+    fig.savefig(path, dpi=100)
     return path
 
 
