@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import resumecheck
+from resumecheck.engine.process import output_tail, run_tmp
 from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.runner import RunSpec
 from resumecheck.engine.safeload import load_records
@@ -27,7 +28,6 @@ from resumecheck.jobs import Job, ScriptJob
 
 BOOTSTRAP_DIR = Path(__file__).resolve().parents[1] / "adapters" / "_bootstrap"
 _OUTPUT = "output.log"
-_TAIL_BYTES = 4000
 
 
 class CommandRunner:
@@ -84,7 +84,7 @@ class CommandRunner:
         paths = [str(BOOTSTRAP_DIR), package_root, env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         env["RESUMECHECK_OBSERVE"] = str(config)
-        env["TMPDIR"] = str(_run_tmp(spec))
+        env["TMPDIR"] = str(run_tmp(spec))
         return env
 
     def _supervise(self, proc: subprocess.Popen[bytes], spec: RunSpec) -> str:
@@ -144,12 +144,6 @@ def _signal_tree(root: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
-def _run_tmp(spec: RunSpec) -> Path:
-    path = spec.run_dir / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _failed(message: str) -> Trajectory:
     trajectory = Trajectory()
     trajectory.error = RunError("CommandFailed", message, "", False)
@@ -162,7 +156,7 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
     loaded = [load_records(p) for p in sorted(spec.run_dir.glob("observed-*.pkl"))]
     observed = [o for o in loaded if o is not None]
     stepped = [o for o in observed if o[0].steps or o[0].killed_at is not None]
-    tail = _tail(spec.run_dir / _OUTPUT)
+    tail = output_tail(spec.run_dir / _OUTPUT)
     killed = (spec.run_dir / "killpoint").exists()
     if not stepped:
         trajectory, completed = Trajectory(), spec.offset
@@ -178,7 +172,9 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
     trajectory.exit_info = exit_info
     trajectory.output_tail = tail
     if trajectory.error is None and not killed and code != 0:
-        trajectory.error = RunError("ScriptExit", f"the command {exit_info}", tail, _loading(tail))
+        # The traceback's frames may lie above the shown tail: look further back for them.
+        loading = _loading(output_tail(spec.run_dir / _OUTPUT, 200, 1 << 16))
+        trajectory.error = RunError("ScriptExit", f"the command {exit_info}", tail, loading)
     scanner = Recorder(spec.checkpoint_dir, baseline=baseline)
     scanner.trajectory = trajectory
     scanner.scan_checkpoints(completed)
@@ -188,12 +184,3 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
 def _loading(output: str) -> bool:
     """Whether a traceback in the output was raised while reading a checkpoint."""
     return "torch/serialization.py" in output or "_weights_only_unpickler" in output
-
-
-def _tail(path: Path) -> str:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(max(0, path.stat().st_size - _TAIL_BYTES))
-            return fh.read().decode(errors="replace")
-    except OSError:
-        return ""

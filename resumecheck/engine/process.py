@@ -191,7 +191,7 @@ def _hung_message(spec: RunSpec, events: list[str], timeout: float) -> str:
         f"the job hung: {what} did not finish within timeout={timeout:g} s and was killed; "
         f"it was in step {done + 1} (step {done} done); raise timeout= if it is only slow"
     ]
-    output = _tail(spec.run_dir / _OUTPUT, 200, 1 << 16)
+    output = output_tail(spec.run_dir / _OUTPUT, 200, 1 << 16)
     _, found, stack = output.rpartition("(most recent call first):")
     if found:  # faulthandler's dump: innermost frames first
         frames = [ln.strip() for ln in stack.splitlines() if ln.strip().startswith("File ")]
@@ -296,7 +296,7 @@ def _collect(spec: RunSpec, exitcode: int | None, exit_info: str, events: list[s
     else:
         trajectory, files, completed = saved
     trajectory.exit_info = exit_info
-    trajectory.output_tail = _tail(spec.run_dir / _OUTPUT)
+    trajectory.output_tail = output_tail(spec.run_dir / _OUTPUT)
     planned = "killpoint" in events
     if not planned and "done" not in events and trajectory.error is None:
         what = "hung" if "hung" in events else f"died {_describe_exit(exitcode)}"
@@ -313,7 +313,7 @@ def _load(path: Path) -> Any:
     return load_records(path)
 
 
-def _tail(path: Path, max_lines: int = _TAIL_LINES, max_bytes: int = _TAIL_BYTES) -> str:
+def output_tail(path: Path, max_lines: int = _TAIL_LINES, max_bytes: int = _TAIL_BYTES) -> str:
     """The last lines of a run's output, capped in bytes too (a child may print 100 MB
     without a newline), each line cut to a screen's width or so."""
     try:
@@ -350,7 +350,7 @@ def _child_main(options_payload: bytes, job_payload: bytes, events: Connection) 
     job, spec = cloudpickle.loads(job_payload)
     os.environ.clear()
     os.environ.update(options.env)
-    os.environ["TMPDIR"] = str(_child_tmp(spec))
+    os.environ["TMPDIR"] = str(run_tmp(spec))
     tempfile.tempdir = None
     torch.set_num_threads(options.threads)
     torch.use_deterministic_algorithms(options.deterministic)
@@ -400,7 +400,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _child_tmp(spec: RunSpec) -> Path:
+def run_tmp(spec: RunSpec) -> Path:
     # Temp files a dying child leaves (e.g. a half-written fsspec transaction) stay in the
     # run's artifacts, never in the system temp dir.
     path = spec.run_dir / "tmp"
