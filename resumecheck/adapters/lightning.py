@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 STATE_KEY = "ResumecheckRecorder"
 _CALLBACK_CLASSES: dict[str, type] = {}
+_CHECKPOINT_CLASSES: dict[str, type] = {}
 
 
 def lightning_package(model: Any) -> ModuleType:
@@ -36,15 +37,17 @@ def lightning_package(model: Any) -> ModuleType:
     return importlib.import_module("lightning.pytorch")
 
 
-def _lightning_snapshot(trainer: Any, module: torch.nn.Module, rng: bool = True) -> snap.Snapshot:
+def _lightning_snapshot(
+    trainer: Any, module: torch.nn.Module, rng: bool = True, full: bool = True
+) -> snap.Snapshot:
     entries: dict[str, snap.Entry] = {}
     keep = snap.keep_values_for(module)
     snap.add_module(entries, module, keep)
-    snap.add_optimizers(entries, trainer.optimizers, keep)
+    snap.add_optimizers(entries, trainer.optimizers, keep, full)
     snap.add_schedulers(entries, [c.scheduler for c in trainer.lr_scheduler_configs])
     if rng:
         snap.add_rng(entries)
-    return snap.Snapshot(entries)
+    return snap.Snapshot(entries, full=full)
 
 
 def _loss_of(outputs: Any) -> Any:
@@ -75,11 +78,13 @@ def recorder_callback_class(pl: ModuleType) -> type:
         def load_state_dict(self, state_dict: dict[str, Any]) -> None:
             self.recorder.trajectory.claimed_checkpoint_step = state_dict.get("completed_steps")
 
-        def _close(self, trainer: Any, module: Any) -> snap.Snapshot:
+        def _close(self, trainer: Any, module: Any) -> snap.Snapshot | None:
             # Logged values were added to the step as they were logged (lightning_logger).
-            end = _lightning_snapshot(trainer, module)
-            self.recorder.close(end, global_step=trainer.global_step)
-            return end
+            def end(full: bool) -> snap.Snapshot:
+                return _lightning_snapshot(trainer, module, full=full)
+
+            record = self.recorder.close(end, global_step=trainer.global_step)
+            return record.end
 
         def setup(self, trainer: Any, module: Any, stage: str) -> None:
             # The module being fit (a job's resume may build its own, e.g. load_from_checkpoint).
@@ -112,6 +117,27 @@ def recorder_callback_class(pl: ModuleType) -> type:
     return ResumecheckRecorder
 
 
+def harness_checkpoint_class(pl: ModuleType) -> type:
+    """The checkpoint callback the harness adds to a job that has none: a ``ModelCheckpoint``
+    that saves only after the steps a kill will resume from (every step when not told)."""
+    if pl.__name__ in _CHECKPOINT_CLASSES:
+        return _CHECKPOINT_CLASSES[pl.__name__]
+
+    class ResumecheckCheckpoint(pl.callbacks.ModelCheckpoint):  # type: ignore[misc,name-defined]
+        def __init__(self, recorder: Recorder, save_at: frozenset[int] | None, dirpath: str):
+            # "link": last.ckpt is a symlink to the newest file, one write per save.
+            super().__init__(dirpath=dirpath, every_n_train_steps=1, save_last="link")
+            self._recorder = recorder
+            self._save_at = save_at
+
+        def on_train_batch_end(self, trainer: Any, *args: Any, **kwargs: Any) -> None:
+            if self._save_at is None or self._recorder.completed_steps() in self._save_at:
+                super().on_train_batch_end(trainer, *args, **kwargs)
+
+    _CHECKPOINT_CLASSES[pl.__name__] = ResumecheckCheckpoint
+    return ResumecheckCheckpoint
+
+
 def _trainer_kwargs(
     job: LightningJob, spec: RunSpec, pl: ModuleType, recorder: Recorder
 ) -> dict[str, Any]:
@@ -127,14 +153,8 @@ def _trainer_kwargs(
         if isinstance(cb, pl.callbacks.ModelCheckpoint | on_exception):
             cb.dirpath = str(spec.checkpoint_dir)
     if not checkpointers and kwargs.get("enable_checkpointing", True) is not False:
-        callbacks.append(
-            pl.callbacks.ModelCheckpoint(
-                # "link": last.ckpt is a symlink to the newest file, one write per step.
-                dirpath=str(spec.checkpoint_dir),
-                every_n_train_steps=1,
-                save_last="link",
-            )
-        )
+        checkpoint = harness_checkpoint_class(pl)
+        callbacks.append(checkpoint(recorder, spec.save_at, str(spec.checkpoint_dir)))
     callbacks.insert(0, recorder_callback_class(pl)(recorder))
     kwargs.update(
         callbacks=callbacks,

@@ -50,10 +50,12 @@ class Observer:
     def pre_step(self, optimizer: torch.optim.Optimizer) -> None:
         self.add_optimizer(optimizer)
         record = self.recorder.ensure_open()
-        if record.start is None:
-            # Schedulers are known only once run.step names them, after the first pre-step
-            # hook of a run: the step's end snapshot carries them.
+        if record.start is None and self.recorder.full_next:
+            # The state a resume starts from (a run's first step, or the step after one that
+            # wrote a checkpoint), where the optimizer is known. Schedulers are known only once
+            # run.step names them, after the first pre-step hook: step ends carry them.
             record.start = self.snapshot(schedulers=False)
+            self.recorder.full_next = False
         record.grads.append(_grad_digest(optimizer))
 
     # -- state -------------------------------------------------------------------------------
@@ -73,31 +75,35 @@ class Observer:
             self._names = names
         return self._names
 
-    def snapshot(self, rng: bool = True, schedulers: bool = True) -> snap.Snapshot:
-        """Parameters, buffers, optimizer state, learning rates, schedulers and RNG states."""
+    def snapshot(
+        self, full: bool = True, rng: bool = True, schedulers: bool = True
+    ) -> snap.Snapshot:
+        """Parameters, buffers, learning rates, schedulers and RNG states, and when ``full``
+        the optimizer state (see :class:`~resumecheck.engine.snapshot.Snapshot`)."""
         params = [p for o in self.optimizers for g in o.param_groups for p in g["params"]]
         keep = 3 * sum(p.numel() for p in params) <= snap.VALUE_BUDGET
-        entries: dict[str, snap.Entry] = {}
+        tensors: dict[str, torch.Tensor] = {}
         names = self._param_names()
         for root in self.roots.values():
             for _, param in root.named_parameters():
-                entries[f"param.{names[id(param)]}"] = snap.tensor_entry(param, keep)
+                tensors[f"param.{names[id(param)]}"] = param
             for name, buf in root.named_buffers():
-                entries.setdefault(f"buffer.{name}", snap.tensor_entry(buf, keep))
+                tensors.setdefault(f"buffer.{name}", buf)
         positions: dict[str, Any] = {}
         for o, opt in enumerate(self.optimizers):
             for g, group in enumerate(opt.param_groups):
                 for i, param in enumerate(group["params"]):
                     if id(param) not in names:
                         key = f"param.@{o}.{g}.{i}"
-                        entries[key] = snap.tensor_entry(param, keep)
+                        tensors[key] = param
                         positions[key] = param
-        snap.add_optimizers(entries, self.optimizers, keep)
+        entries = snap.tensor_entries(tensors, keep)
+        snap.add_optimizers(entries, self.optimizers, keep, full)
         if schedulers:
             snap.add_schedulers(entries, self.schedulers)
         if rng:
             snap.add_rng(entries)
-        return snap.Snapshot(entries, positions or None)
+        return snap.Snapshot(entries, full=full, positions=positions or None)
 
     def rename(self, snapshot: snap.Snapshot) -> None:
         """Name positional parameters whose module was seen only after the snapshot."""
@@ -116,9 +122,10 @@ class Observer:
 
 def _grad_digest(optimizer: torch.optim.Optimizer) -> str:
     """An exact digest of the gradients an optimizer step is about to apply."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    grads = [p.grad for p in params if p.grad is not None]
+    digests = iter(snap.tensor_digests(grads))
     h = hashlib.blake2b(digest_size=16)
-    for group in optimizer.param_groups:
-        for param in group["params"]:
-            grad = param.grad
-            h.update(b"-" if grad is None else snap.tensor_entry(grad, False).digest.encode())
+    for param in params:
+        h.update(b"-" if param.grad is None else next(digests).encode())
     return h.hexdigest()

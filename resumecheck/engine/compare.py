@@ -18,7 +18,7 @@ import torch
 
 from resumecheck.engine.evidence import Evidence, Row
 from resumecheck.engine.report import Divergence, Kind
-from resumecheck.engine.snapshot import Entry, Snapshot, category_of, scalar
+from resumecheck.engine.snapshot import Entry, Snapshot, category_of, comparable, scalar
 from resumecheck.engine.trajectory import StepRecord, Trajectory
 
 KIND_OF_CATEGORY = {
@@ -128,6 +128,11 @@ def _plain(value: object) -> object:
     return number if number is not None else repr(value)
 
 
+def diff_snapshots(ref: Snapshot, got: Snapshot) -> list[Mismatch]:
+    """What differs between two snapshots, in the categories both recorded."""
+    return diff_entries(*comparable(ref, got))
+
+
 def diff_entries(ref: Mapping[str, Entry], got: Mapping[str, Entry]) -> list[Mismatch]:
     out = []
     for key in sorted(ref.keys() | got.keys()):
@@ -209,9 +214,9 @@ def diff_step(
         )
     mismatches: list[Mismatch] = []
     if start and ref.start is not None and got.start is not None:
-        mismatches += diff_entries(ref.start.entries, got.start.entries)
+        mismatches += diff_snapshots(ref.start, got.start)
     if ref.end is not None and got.end is not None:
-        mismatches += diff_entries(ref.end.entries, got.end.entries)
+        mismatches += diff_snapshots(ref.end, got.end)
     # An RNG state is not observable by itself: it matters once it changes something else.
     diff.state = _observable(mismatches)
     if (ref.loss is None) != (got.loss is None) or (
@@ -257,7 +262,7 @@ def first_difference(
         return diff
     if upto is None and ref.final is not None and other.final is not None:
         diff = StepDiff(len(ref.steps))
-        diff.state = _observable(diff_entries(ref.final.entries, other.final.entries))
+        diff.state = _observable(diff_snapshots(ref.final, other.final))
         diff.metrics = diff_metrics(ref.final_metrics, other.final_metrics)
         return diff or None
     return None
@@ -459,7 +464,7 @@ class _ResumeJudge:
                 Kind.PROGRESS, c + 1, "the resumed run made no optimizer step", none
             )
         restored = traj.restored
-        ref_at = ref.steps[c].start if c < n else ref.final
+        ref_at = _state_before(ref, c)
         initial = _weights(ref.steps[0].start)
         if c > 0 and initial and _weights(restored) == initial != _weights(ref_at):
             return self._not_restored(len(initial))
@@ -469,7 +474,7 @@ class _ResumeJudge:
         counters: list[Evidence] = []
         if c < n:
             counters = _counter_rows(ref.steps[c], traj.steps[0], _prev_opt(ref, c), 0)
-        state = diff_entries(ref_at.entries, restored.entries) if ref_at and restored else []
+        state = diff_snapshots(ref_at, restored) if ref_at and restored else []
         blocking = _observable(state)
         self.rng = [m for m in state if m.kind is Kind.RNG]
         if not (counters or blocking):
@@ -487,8 +492,8 @@ class _ResumeJudge:
         got = _placement(restored)
         if not got or got == _placement(ref_at):
             return None
-        for j, step in enumerate(self.ref.steps):
-            if j != self.c and _placement(step.start) == got:
+        for j in range(len(self.ref.steps)):
+            if j != self.c and _placement(_state_before(self.ref, j)) == got:
                 if j == 0:
                     return self._not_restored(len(_weights(restored)))
                 delta = self.c - j
@@ -575,7 +580,7 @@ class _ResumeJudge:
             return self._divergence(Kind.PROGRESS, total + 1, detail, [_total_steps(total, n)])
         if ref.final is None or traj.final is None:
             return None
-        final = _observable(diff_entries(ref.final.entries, traj.final.entries))
+        final = _observable(diff_snapshots(ref.final, traj.final))
         metrics = diff_metrics(ref.final_metrics, traj.final_metrics)
         if not (final or metrics):
             return None
@@ -597,11 +602,31 @@ def _batch_origin(ref: Trajectory, rec: StepRecord, step: int) -> str:
     return "; a batch the uninterrupted run never fed"
 
 
+def _state_before(ref: Trajectory, c: int) -> Snapshot | None:
+    """The reference's state at the start of step ``c + 1``, where a resume from a checkpoint
+    of step ``c`` starts. Runs record it where a checkpoint was written; elsewhere the state
+    after step ``c`` stands in, without its RNG states (taken before the step's forward)."""
+    if c >= len(ref.steps):
+        return ref.final
+    start = ref.steps[c].start
+    if start is not None or c == 0:
+        return start
+    end = ref.steps[c - 1].end
+    if end is None:
+        return None
+    kept = {k: e for k, e in end.entries.items() if category_of(k) != "rng"}
+    return Snapshot(kept, full=end.full)
+
+
 def _placement(snapshot: Snapshot | None) -> dict[str, str]:
-    """What places a restored state: weights, optimizer state, learning rates (not RNG)."""
+    """What places a restored state among the reference's steps: its weights and learning
+    rates (every snapshot records them; weights change at every step)."""
     if snapshot is None:
         return {}
-    return {k: e.digest for k, e in snapshot.entries.items() if category_of(k) != "rng"}
+    return {k: e.digest for k, e in snapshot.entries.items() if k.startswith(_PLACING)}
+
+
+_PLACING = ("param.", "buffer.", "lr.")
 
 
 def _frames(traceback_text: str, count: int = 3) -> list[str]:

@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from resumecheck.engine import options
@@ -15,6 +15,7 @@ from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ra
 from resumecheck.engine.hints import refine
 from resumecheck.engine.picture import PICTURE_NAME, PictureData, divergence_series, draw
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
+from resumecheck.engine.prefix import CHECKPOINTS, KILLED, moved, relocate
 from resumecheck.engine.progress import Progress, RunInfo, RunKind, RunResult
 from resumecheck.engine.recorder import newest_checkpoint
 from resumecheck.engine.report import Divergence, Report
@@ -139,16 +140,24 @@ class CheckSession:
         self.reference = Trajectory()
         self.nondeterministic: Divergence | None = None
         self._tried: dict[Plan, Verdict] = {}
+        # Plans whose killed run an uninterrupted run left, and which run left it.
+        self._stashed: dict[Plan, str] = {}
         self._pictures: dict[Plan, PictureData] = {}  # drawn for the plans a report names
 
     @property
     def steps(self) -> int:
         return len(self.reference.steps)
 
-    def prepare(self) -> None:
-        """Run the job uninterrupted (twice with the control); raise JobError if it is broken."""
+    def prepare(self, plans: Sequence[Plan] | Callable[[int], Sequence[Plan]] = ()) -> list[Plan]:
+        """Run the job uninterrupted (twice with the control); raise JobError if it is broken.
+
+        ``plans`` (or a function of the step count drawing them) are the plans to be tried:
+        the last uninterrupted run leaves their killed runs behind (engine/prefix.py), so
+        :meth:`try_plan` does not compute those prefixes again. Returns the plans.
+        """
         __tracebackhide__ = True
-        self.reference = self._fresh("reference")
+        known = [] if callable(plans) or self.control else list(plans)
+        self.reference = self._fresh("reference", known)
         n, label, error = self.steps, self.job.label, self.reference.error
         if error is not None:
             details = error.traceback
@@ -169,15 +178,19 @@ class CheckSession:
             )
         if n < 2:
             raise JobError(_too_few_steps(self.job, n))
+        chosen = list(plans(n) if callable(plans) else plans)
         if self.control:
-            control = self._fresh("control")
+            control = self._fresh("control", chosen)
             self.nondeterministic = judge_control(self.reference, control)
+        return chosen
 
     def try_plan(self, plan: Plan) -> Verdict:
         """Kill and resume along one plan and judge it (memoized: runs are deterministic)."""
         if plan not in self._tried:
             check_range([plan], self.steps, self.job.label)
-            segments = _run_plan(self.runner, self.job, plan, self.workdir, self.progress)
+            segments = _run_plan(
+                self.runner, self.job, plan, self.workdir, self.progress, self._stashed
+            )
             verdict = judge_ranks(self.reference, plan, segments)
             verdict.warnings += [w for w in _kill_notes(segments) if w not in verdict.warnings]
             self._tried[plan] = verdict
@@ -187,10 +200,32 @@ class CheckSession:
             self.progress.plan_judged(plan, div.kind.name if div is not None else None)
         return self._tried[plan]
 
-    def _fresh(self, kind: RunKind) -> Trajectory:
+    def _fresh(self, kind: RunKind, plans: Sequence[Plan] = ()) -> Trajectory:
         run_dir = self.workdir / kind
-        spec = RunSpec(run_dir, run_dir / "checkpoints", self.job.seed)
-        return _observed(self.progress, RunInfo(kind), self.runner, self.job, spec)
+        live = _live_dir(self.workdir)
+        stash = self._stash_for(kind, plans)
+        how = getattr(self.runner, "stash_by", None) or "copy"
+        save_at = frozenset(stash) if _saves_sparsely(self.runner) else None
+        spec = RunSpec(run_dir, live, self.job.seed, stash=stash, stash_by=how, save_at=save_at)
+        try:
+            trajectory = _observed(self.progress, RunInfo(kind), self.runner, self.job, spec)
+        finally:
+            _park(live, run_dir / CHECKPOINTS)
+        relocate(trajectory, live, run_dir / CHECKPOINTS)
+        return trajectory
+
+    def _stash_for(self, kind: RunKind, plans: Sequence[Plan]) -> dict[int, tuple[Path, ...]]:
+        """The kill points at which the run leaves killed runs for ``plans``, when the
+        runner's kill mode allows it (engine/prefix.py)."""
+        if getattr(self.runner, "stash_by", None) is None:
+            return {}
+        stash: dict[int, tuple[Path, ...]] = {}
+        for plan in dict.fromkeys(plans):
+            if plan and plan not in self._tried:
+                chain = _chain_dir(self.workdir, plan)
+                stash[plan[0]] = (*stash.get(plan[0], ()), chain)
+                self._stashed[plan] = kind
+        return stash
 
     def close(self) -> None:
         """Release the runner (process modes: stop the fork server this session started)."""
@@ -251,12 +286,14 @@ def _check(
     progress: Progress | None = None,
 ) -> Report:
     session = CheckSession(job, runner, workdir, control, progress)
+
+    def chosen(steps: int) -> list[Plan]:
+        plans = draw_plans(requested, steps, seed) if isinstance(requested, int) else requested
+        check_range(plans, steps, job.label)
+        return plans
+
     try:
-        session.prepare()
-        plans = (
-            draw_plans(requested, session.steps, seed) if isinstance(requested, int) else requested
-        )
-        check_range(plans, session.steps, job.label)
+        plans = session.prepare(chosen)
         if session.nondeterministic is None:
             session.progress.plans_chosen(plans, session.steps)
         return session.report(plans, mode, seed)
@@ -283,30 +320,104 @@ def _observed(
 
 
 def _run_plan(
-    runner: Runner, job: Job, plan: Plan, workdir: Path, progress: Progress | None = None
+    runner: Runner,
+    job: Job,
+    plan: Plan,
+    workdir: Path,
+    progress: Progress | None = None,
+    stashed: Mapping[Plan, str] | None = None,
 ) -> list[Segment]:
-    """Kill at each step of the plan in turn, resuming from the newest checkpoint each time."""
+    """Kill at each step of the plan in turn, resuming from the newest checkpoint each time.
+
+    Every run works in the session's one checkpoint path; the chain's directory is moved there
+    first (with what a stashed killed run left) and back afterwards.
+    """
+    progress = progress or Progress()
     chain = _chain_dir(workdir, plan)
-    checkpoints = chain / "checkpoints"
+    live = _live_dir(workdir)
+    home = chain / CHECKPOINTS
+    stashed = stashed or {}
+    killed = _stashed_killed(chain) if plan in stashed else None
+    if killed is not None:
+        _unpark(home, live)
     known: dict[Path, CheckpointFile] = {}
     segments: list[Segment] = []
     resume_from: Path | None = None
     offset = 0
-    for i, kill_at in enumerate([*plan, None]):
-        spec = RunSpec(chain / f"run-{i}", checkpoints, job.seed, resume_from, kill_at, offset)
-        # The first run of a chain is killed; every later one resumes (and may be killed again).
-        run = RunInfo("killed" if i == 0 else "resumed", plan, kill_at, offset)
-        trajectory = _observed(progress or Progress(), run, runner, job, spec)
-        segments.append(Segment(trajectory, kill_at, resume_from, offset))
-        if kill_at is None or trajectory.killed_at is None:
-            break
-        known.update({f.path: f for f in trajectory.checkpoints})
-        newest = _resume_point(job, known, checkpoints)
-        if newest is None:
-            break
-        resume_from = newest.path
-        offset = _checkpoint_step(job, newest)
-    return segments
+    sparse = _saves_sparsely(runner)
+    try:
+        for i, kill_at in enumerate([*plan, None]):
+            save_at = frozenset([kill_at] if kill_at else []) if sparse else None
+            spec = RunSpec(
+                chain / f"run-{i}", live, job.seed, resume_from, kill_at, offset, save_at=save_at
+            )
+            # The first run of a chain is killed; every later one resumes (and may be killed).
+            run = RunInfo("killed" if i == 0 else "resumed", plan, kill_at, offset)
+            if i == 0 and killed is not None:
+                progress.run_started(run)
+                source = stashed[plan]
+                progress.run_finished(run, RunResult(1, len(killed.steps), 0.0, None, source))
+                trajectory = killed
+            else:
+                trajectory = _observed(progress, run, runner, job, spec)
+            segments.append(Segment(trajectory, kill_at, resume_from, offset))
+            if kill_at is None or trajectory.killed_at is None:
+                break
+            known.update({f.path: f for f in trajectory.checkpoints})
+            newest = _resume_point(job, known, live)
+            if newest is None:
+                break
+            resume_from = newest.path
+            offset = _checkpoint_step(job, newest)
+    finally:
+        _park(live, home)
+    for seg in segments:
+        relocate(seg.trajectory, live, home)
+    return [
+        dataclasses.replace(s, resume_from=moved(s.resume_from, live, home))
+        if s.resume_from is not None
+        else s
+        for s in segments
+    ]
+
+
+def _stashed_killed(chain: Path) -> Trajectory | None:
+    """The killed run an uninterrupted run left for this chain, if it left one."""
+    from resumecheck.engine.safeload import load_records
+
+    try:
+        saved = load_records(chain / KILLED)
+    except Exception:  # an unreadable record: the killed run is computed instead
+        return None
+    if not isinstance(saved, tuple) or not isinstance(saved[0], Trajectory):
+        return None
+    return saved[0]
+
+
+def _saves_sparsely(runner: Runner) -> bool:
+    """Whether a checkpoint the harness adds need be written only where a kill resumes from.
+    A run killed mid-write resumes from the checkpoint before; one that outlives its SIGTERM
+    may train on and resume from a later one: those modes keep one every step."""
+    return getattr(runner, "mode", "exception") in ("exception", "sigkill")
+
+
+def _live_dir(workdir: Path) -> Path:
+    """The one checkpoint path every run of a check sees."""
+    return workdir / CHECKPOINTS
+
+
+def _park(live: Path, home: Path) -> None:
+    """Move a finished run's checkpoint directory to where it is kept."""
+    if live.exists():
+        shutil.rmtree(home, ignore_errors=True)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        live.rename(home)
+
+
+def _unpark(home: Path, live: Path) -> None:
+    shutil.rmtree(live, ignore_errors=True)
+    if home.exists():
+        home.rename(live)
 
 
 def _too_few_steps(job: Job, n: int) -> str:

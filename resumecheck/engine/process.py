@@ -82,6 +82,9 @@ class ProcessRunner:
         import torch
 
         self.mode = mode
+        # A hard kill has no side effects: killed runs are copies of the uninterrupted run's
+        # state at their kill point (engine/prefix.py); other modes run them.
+        self.stash_by = "copy" if mode == "sigkill" else None
         self.timeout = timeout
         self.grace = grace
         self.options = ChildOptions(

@@ -43,6 +43,7 @@ class RunResult:
     last_step: int
     seconds: float
     error: str | None = None
+    taken_from: str | None = None  # the uninterrupted run a killed run was taken from
 
     @property
     def steps(self) -> int:
@@ -86,6 +87,8 @@ def describe_run(run: RunInfo, result: RunResult | None = None) -> str:
     if result is None:
         return head
     steps = f"steps {result.first_step}-{result.last_step}" if result.steps else "no step"
+    if result.taken_from:
+        return f"{head}, {steps}: the {result.taken_from} run's own, not run again"
     line = f"{head}, {steps}, {result.seconds:.2f} s"
     return f"{line}, failed: {result.error}" if result.error else line
 

@@ -65,7 +65,7 @@ class Recorder:
         self._steps_at_open = 0
         self.on_pre_step = on_pre_step
         self._files: dict[Path, FileKey] = (
-            dict(self._scan_keys()) if baseline is None else dict(baseline)
+            dict(self.scan_keys()) if baseline is None else dict(baseline)
         )
         self._seen = 0
         # How the run dies at the planned step; process modes replace the exception.
@@ -79,9 +79,13 @@ class Recorder:
         self.auto_steps = False
         # Called after every optimizer step (a run that outlives its SIGTERM saves here).
         self.on_post_step: Callable[[], None] | None = None
-        self.end_snapshot: Callable[[], Snapshot | None] | None = None
+        self.end_snapshot: Callable[[bool], Snapshot | None] | None = None
+        # The next state taken must be full: a run's first, and the one after a checkpoint.
+        self.full_next = True
         self.on_forward: Callable[[torch.nn.Module, Any], None] | None = None
         self.rename: Callable[[Snapshot], None] | None = None
+        # Called with the trajectory when the run is over (a forked killed run reports here).
+        self.on_run_end: Callable[[Trajectory], None] | None = None
         self._depth = 0
 
     # -- step bookkeeping ------------------------------------------------------------------
@@ -108,10 +112,23 @@ class Recorder:
     def ensure_open(self) -> StepRecord:
         return self._open if self._open is not None else self.open(None, None, None)
 
-    def close(self, end: Snapshot | None, **counters: Any) -> StepRecord:
-        """Finish the open step; scan for checkpoints; kill if this was the planned step."""
+    def close(
+        self, end: Snapshot | Callable[[bool], Snapshot | None] | None, **counters: Any
+    ) -> StepRecord:
+        """Finish the open step; scan for checkpoints; kill if this was the planned step.
+
+        ``end`` may be a function of ``full``: the state is then taken after the scan, in
+        full only where the step wrote a checkpoint and the run goes on (see
+        :class:`Snapshot`).
+        """
         record = self.ensure_open()
+        step = self.offset + len(self.trajectory.steps) + 1
+        wrote = self.scan_checkpoints(step)
+        killed = self.kill_at is not None and step == self.kill_at
+        if callable(end):
+            end = end(wrote and not killed)
         record.end = end
+        self.full_next = wrote
         if self.rename is not None:
             for snapshot in (record.start, end):
                 if snapshot is not None:
@@ -121,11 +138,9 @@ class Recorder:
             setattr(record, name, value)
         self.trajectory.steps.append(record)
         self._open = None
-        step = self.offset + len(self.trajectory.steps)
-        self.scan_checkpoints(step)
         if self.on_close is not None:
             self.on_close(step)
-        if self.kill_at is not None and step == self.kill_at:
+        if killed:
             self.trajectory.killed_at = step
             self.kill(step)
         return record
@@ -145,7 +160,7 @@ class Recorder:
     def step_boundary(self) -> None:
         """A new step starts: close the open one if its optimizer has stepped (may kill)."""
         if self._open is not None and self.stepped_since_open:
-            self.close(self.end_snapshot() if self.end_snapshot is not None else None)
+            self.close(self.end_snapshot)
 
     def finish(self) -> None:
         """The run ended by itself: the last step's saves count (auto boundaries only)."""
@@ -166,6 +181,10 @@ class Recorder:
             if not self.auto_steps:
                 return
             self.step_boundary()
+            # Saved after this step's forward but before its update: the state of the step
+            # before, which is taken in full now.
+            if self.scan_checkpoints(self.completed_steps()):
+                self.full_next = True
             if self.on_pre_step is not None:
                 self.on_pre_step(opt)
 
@@ -205,7 +224,7 @@ class Recorder:
         ]
 
     # -- checkpoint files ------------------------------------------------------------------
-    def _scan_keys(self) -> Iterator[tuple[Path, FileKey]]:
+    def scan_keys(self) -> Iterator[tuple[Path, FileKey]]:
         if not self.checkpoint_dir.is_dir():
             return
         for root, _dirs, files in os.walk(self.checkpoint_dir):
@@ -222,13 +241,17 @@ class Recorder:
                     continue
                 yield path, (st.st_ino, st.st_size, st.st_mtime_ns, tail)
 
-    def scan_checkpoints(self, step: int) -> None:
-        """Note every checkpoint file that appeared or changed since the last scan."""
-        for path, key in self._scan_keys():
+    def scan_checkpoints(self, step: int) -> bool:
+        """Note every checkpoint file that appeared or changed since the last scan; say
+        whether there was one."""
+        found = False
+        for path, key in self.scan_keys():
             if self._files.get(path) != key:
                 self._files[path] = key
                 self._seen += 1
                 self.trajectory.checkpoints.append(CheckpointFile(path, step, self._seen, key[2]))
+                found = True
+        return found
 
 
 def batch_digest(batch: Any) -> str:

@@ -12,9 +12,9 @@ import os
 import random
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +40,13 @@ class RunSpec:
     resume_from: Path | None = None
     kill_at: int | None = None
     offset: int = 0  # global step the resumed run starts after
+    # Uninterrupted runs: the killed runs to leave at these steps, in these plans' directories,
+    # and how ("copy" or "fork", see engine/prefix.py).
+    stash: Mapping[int, tuple[Path, ...]] = field(default_factory=dict)
+    stash_by: str = "copy"
+    # Steps after which a checkpoint the harness adds (a job without one) is written: where
+    # a kill will resume from. ``None``: every step.
+    save_at: frozenset[int] | None = None
 
 
 class Runner(Protocol):
@@ -114,6 +121,10 @@ def execute(
     recorder = Recorder(spec.checkpoint_dir, spec.kill_at, spec.offset)
     if configure is not None:
         configure(recorder)
+    if spec.stash:
+        from resumecheck.engine import prefix
+
+        prefix.install(recorder, spec.stash, spec.stash_by)
     with isolated(spec.seed), recorder.installed(), noticing_interrupts() as sigint:
         try:
             job.execute(spec, recorder)
@@ -127,6 +138,8 @@ def execute(
         sigint.raise_if_seen()  # a job that swallowed it
     # Files written while dying (e.g. on-exception checkpoints) belong to the last step done.
     recorder.scan_checkpoints(recorder.completed_steps())
+    if recorder.on_run_end is not None:
+        recorder.on_run_end(recorder.trajectory)
     return recorder.trajectory
 
 
@@ -135,6 +148,10 @@ class InProcessRunner:
 
     ``timeout``: seconds a run may take (SIGALRM in the main thread); ``None``: no limit.
     """
+
+    mode = "exception"
+    # A killed run is the uninterrupted one forked at its kill point (engine/prefix.py).
+    stash_by = "fork"
 
     def __init__(self, timeout: float | None = None) -> None:
         self.timeout = timeout

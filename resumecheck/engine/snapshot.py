@@ -1,8 +1,17 @@
 """Exact fingerprints of training state: model, optimizer, LR scheduler, RNGs, metrics.
 
 A snapshot maps a state key (``param.fc.weight``, ``optim.0.state.3.exp_avg``, ``lr.0.0``,
-``rng.torch``) to an :class:`Entry`: a hash of the value's bytes plus dtype and shape, and,
-for small states, a copy of the value so a mismatch can name its largest difference.
+``rng.torch``) to an :class:`Entry`: a fingerprint of the value's bytes plus dtype and shape,
+and, for small states, a copy of the value so a mismatch can name its largest difference.
+
+Fingerprints are exact: any changed bit changes them. Small host tensors are hashed with
+BLAKE2. Bigger ones (and every tensor on an accelerator) are reduced where they live, with no
+copy to the host: their bytes, read as 64-bit words, are multiplied by fixed random odd 64-bit
+constants and summed per row of 65536 words, modulo 2**64; only those row sums (8 bytes per
+512 KiB) travel to the host to be hashed. A changed word changes its row's sum (an odd
+multiplier is invertible modulo 2**64), so no single change can go unseen; unrelated changes
+cancel only by a 2**-64 chance. On 2 CPU cores this reads a 28 MB tensor in about 2.5 ms,
+against 36 ms for BLAKE2 over a copy of its bytes.
 """
 
 from __future__ import annotations
@@ -75,9 +84,16 @@ class Entry:
 
 @dataclass(slots=True)
 class Snapshot:
-    """State at one point of a run, keyed by state name."""
+    """State at one point of a run, keyed by state name.
+
+    A *full* snapshot holds everything. Between checkpoints a run records partial ones,
+    without the optimizer category: a resume can only restore what a checkpoint holds, so the
+    optimizer state matters where a checkpoint was written (and at the end), while the
+    weights, learning rates, RNGs and batches found every step find the first divergence.
+    """
 
     entries: dict[str, Entry] = field(default_factory=dict)
+    full: bool = True
     # Plain loops and scripts: the parameters behind positional ``param.@o.g.i`` keys, until
     # the module that owns them is seen and names them.
     positions: dict[str, Any] | None = field(default=None, repr=False)
@@ -87,20 +103,103 @@ def category_of(key: str) -> str:
     return CATEGORY_BY_PREFIX.get(key.split(".", 1)[0], "other")
 
 
+def comparable(a: Snapshot, b: Snapshot) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """The entries two snapshots both record: a partial one has no optimizer category."""
+    if a.full and b.full:
+        return a.entries, b.entries
+
+    def kept(s: Snapshot) -> dict[str, Entry]:
+        return {k: e for k, e in s.entries.items() if category_of(k) != "optimizer"}
+
+    return kept(a), kept(b)
+
+
 def _digest(data: bytes | memoryview) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def tensor_entry(tensor: torch.Tensor, keep_value: bool) -> Entry:
-    """Hash a tensor's exact bytes; keep a CPU copy when asked."""
+_HOST_BYTES = 1 << 16  # host tensors up to this size are hashed directly with BLAKE2
+_ROW_WORDS = 1 << 16  # 64-bit words per row of the on-device reduction
+_BLOCK_ROWS = 16  # rows multiplied at once: an 8 MB temporary, whatever the tensor's size
+_MULTIPLIERS: dict[torch.device, torch.Tensor] = {}
+
+
+def _multipliers(device: torch.device) -> torch.Tensor:
+    """Fixed random odd 64-bit constants, the same in every process."""
+    if device not in _MULTIPLIERS:
+        g = torch.Generator().manual_seed(0x5EED_F1A9)
+        w = torch.randint(-(2**62), 2**62, (_ROW_WORDS,), generator=g, dtype=torch.int64)
+        _MULTIPLIERS[device] = (w * 2 + 1).to(device)
+    return _MULTIPLIERS[device]
+
+
+def _plain_tensor(tensor: torch.Tensor) -> torch.Tensor:
     t = tensor.detach()
     if t.is_sparse:
         t = t.to_dense()
-    t = t.cpu().contiguous()
-    raw = t.reshape(-1).view(torch.uint8) if t.numel() else t.reshape(-1)
-    digest = _digest(raw.numpy().tobytes() if raw.numel() else b"")
-    value = t.clone() if keep_value else None
-    return Entry(digest, str(t.dtype).removeprefix("torch."), tuple(t.shape), value)
+    return t.contiguous()
+
+
+def _row_sums(t: torch.Tensor) -> torch.Tensor:
+    """The reduction of a contiguous tensor's bytes, on its own device (int64 vector)."""
+    raw = t.reshape(-1).view(torch.uint8)
+    n_words = raw.numel() // 8
+    try:
+        words = raw[: n_words * 8].view(torch.int64)
+    except RuntimeError:  # a view at an odd offset of a bigger storage: align a copy
+        raw = raw.clone()
+        words = raw[: n_words * 8].view(torch.int64)
+    w = _multipliers(t.device)
+    rows = n_words // _ROW_WORDS
+    grid = words[: rows * _ROW_WORDS].view(rows, _ROW_WORDS)
+    parts = [(grid[i : i + _BLOCK_ROWS] * w).sum(dim=1) for i in range(0, rows, _BLOCK_ROWS)]
+    rest = words[rows * _ROW_WORDS :]
+    parts.append((rest * w[: rest.numel()]).sum().reshape(1))
+    tail = torch.zeros(8, dtype=torch.uint8, device=t.device)
+    tail[: raw.numel() - n_words * 8] = raw[n_words * 8 :]
+    parts.append(tail.view(torch.int64))
+    return torch.cat(parts)
+
+
+def tensor_digests(tensors: list[torch.Tensor]) -> list[str]:
+    """Exact fingerprints of many tensors, with one transfer to the host per device."""
+    digests: list[str | None] = [None] * len(tensors)
+    reduced: dict[torch.device, list[tuple[int, torch.Tensor]]] = {}
+    for i, tensor in enumerate(tensors):
+        t = _plain_tensor(tensor)
+        nbytes = t.numel() * t.element_size()
+        if t.device.type == "cpu" and nbytes <= _HOST_BYTES:
+            raw = t.reshape(-1).view(torch.uint8) if nbytes else b""
+            digests[i] = _digest(raw.numpy().tobytes() if nbytes else b"")  # type: ignore[union-attr]
+        else:
+            reduced.setdefault(t.device, []).append((i, _row_sums(t)))
+    for items in reduced.values():
+        host = torch.cat([sums for _, sums in items]).cpu().numpy()
+        at = 0
+        for i, sums in items:
+            digests[i] = _digest(b"R" + host[at : at + sums.numel()].tobytes())
+            at += sums.numel()
+    return [d for d in digests if d is not None]
+
+
+def tensor_entries(tensors: Mapping[str, torch.Tensor], keep_values: bool) -> dict[str, Entry]:
+    """Entries for named tensors, fingerprinted together."""
+    plain = {key: _plain_tensor(t) for key, t in tensors.items()}
+    digests = tensor_digests(list(plain.values()))
+    return {
+        key: Entry(
+            digest,
+            str(t.dtype).removeprefix("torch."),
+            tuple(t.shape),
+            t.cpu().clone() if keep_values else None,
+        )
+        for (key, t), digest in zip(plain.items(), digests, strict=True)
+    }
+
+
+def tensor_entry(tensor: torch.Tensor, keep_value: bool) -> Entry:
+    """Fingerprint a tensor's exact bytes; keep a host copy when asked."""
+    return tensor_entries({"": tensor}, keep_value)[""]
 
 
 def object_entry(obj: Any) -> Entry:
@@ -123,28 +222,40 @@ def value_entry(obj: Any, keep_value: bool) -> Entry:
 
 
 def add_module(entries: dict[str, Entry], module: torch.nn.Module, keep_values: bool) -> None:
-    for name, param in module.named_parameters():
-        entries[f"param.{name}"] = tensor_entry(param, keep_values)
-    for name, buf in module.named_buffers():
-        entries[f"buffer.{name}"] = tensor_entry(buf, keep_values)
+    tensors: dict[str, torch.Tensor] = {f"param.{n}": p for n, p in module.named_parameters()}
+    tensors.update({f"buffer.{name}": b for name, b in module.named_buffers()})
+    entries.update(tensor_entries(tensors, keep_values))
 
 
 def add_optimizers(
-    entries: dict[str, Entry], optimizers: Iterable[torch.optim.Optimizer], keep_values: bool
+    entries: dict[str, Entry],
+    optimizers: Iterable[torch.optim.Optimizer],
+    keep_values: bool,
+    full: bool = True,
 ) -> None:
-    """Optimizer state tensors and hyperparameters; learning rates get their own keys."""
+    """Learning rates (their own keys), and in a full snapshot the optimizer's state and
+    hyperparameters."""
+    tensors: dict[str, torch.Tensor] = {}
     for o, opt in enumerate(optimizers):
-        state = opt.state_dict()
-        for p_idx, p_state in state["state"].items():
-            for k, v in p_state.items():
-                entries[f"optim.{o}.state.{p_idx}.{k}"] = value_entry(v, keep_values)
-        for g, group in enumerate(state["param_groups"]):
+        if full:
+            for p_idx, p_state in opt.state_dict()["state"].items():
+                for k, v in p_state.items():
+                    key = f"optim.{o}.state.{p_idx}.{k}"
+                    if isinstance(v, torch.Tensor):
+                        tensors[key] = v
+                    else:
+                        entries[key] = object_entry(v)
+        for g, group in enumerate(opt.param_groups):
             for k, v in group.items():
-                if k == "params":
+                if k == "params" or (not full and k not in ("lr", "initial_lr")):
                     continue
                 prefix = "lr" if k in ("lr", "initial_lr") else "optim"
                 key = f"lr.{o}.{g}" if k == "lr" else f"{prefix}.{o}.group.{g}.{k}"
-                entries[key] = value_entry(v, keep_values)
+                if isinstance(v, torch.Tensor):
+                    tensors[key] = v
+                else:
+                    entries[key] = object_entry(v)
+    entries.update(tensor_entries(tensors, keep_values))
 
 
 def add_schedulers(entries: dict[str, Entry], schedulers: Iterable[Any]) -> None:
