@@ -125,8 +125,10 @@ def harness_checkpoint_class(pl: ModuleType) -> type:
 
     class ResumecheckCheckpoint(pl.callbacks.ModelCheckpoint):  # type: ignore[misc,name-defined]
         def __init__(self, recorder: Recorder, save_at: frozenset[int] | None, dirpath: str):
-            # "link": last.ckpt is a symlink to the newest file, one write per save.
-            super().__init__(dirpath=dirpath, every_n_train_steps=1, save_last="link")
+            # Saving every step: "link" makes last.ckpt a symlink to the newest file, one write
+            # per save. Saving at kill points only, the newest file is the one to resume from.
+            last = "link" if save_at is None else False
+            super().__init__(dirpath=dirpath, every_n_train_steps=1, save_last=last)
             self._recorder = recorder
             self._save_at = save_at
 

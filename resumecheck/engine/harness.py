@@ -131,8 +131,11 @@ class CheckSession:
         workdir: Path,
         control: bool = True,
         progress: Progress | None = None,
+        reuse_prefixes: bool = True,
     ) -> None:
+        """``reuse_prefixes=False`` computes every killed run in full (engine/prefix.py)."""
         self.job = job
+        self.reuse_prefixes = reuse_prefixes
         self.runner = runner
         self.workdir = workdir
         self.control = control
@@ -217,7 +220,7 @@ class CheckSession:
     def _stash_for(self, kind: RunKind, plans: Sequence[Plan]) -> dict[int, tuple[Path, ...]]:
         """The kill points at which the run leaves killed runs for ``plans``, when the
         runner's kill mode allows it (engine/prefix.py)."""
-        if getattr(self.runner, "stash_by", None) is None:
+        if not self.reuse_prefixes or getattr(self.runner, "stash_by", None) is None:
             return {}
         stash: dict[int, tuple[Path, ...]] = {}
         for plan in dict.fromkeys(plans):

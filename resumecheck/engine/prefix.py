@@ -54,7 +54,7 @@ def install(recorder: Recorder, stash: Mapping[int, tuple[Path, ...]], how: str)
 
 
 def _copy(recorder: Recorder, step: int, chains: tuple[Path, ...]) -> None:
-    killed = _as_killed(recorder.trajectory, step, "SIGKILLed (the uninterrupted run's own state)")
+    killed = _as_killed(recorder.trajectory, step, "by signal SIGKILL")
     for chain in chains:
         _replace_dir(recorder.checkpoint_dir, chain / CHECKPOINTS)
         _write(chain / KILLED, (killed, recorder.files))
@@ -104,7 +104,6 @@ def _die_as_killed(recorder: Recorder, step: int, chains: tuple[Path, ...]) -> N
 
     def report(trajectory: Trajectory) -> None:
         if recorder.optimizer_steps == steps_at_kill and trajectory.error is None:
-            trajectory.exit_info = "raised the kill (forked from the uninterrupted run)"
             _write(first / KILLED, (trajectory, recorder.files))
         sys.stdout.flush()
         sys.stderr.flush()
@@ -134,6 +133,7 @@ def _as_killed(trajectory: Trajectory, step: int, exit_info: str) -> Trajectory:
         checkpoints=list(trajectory.checkpoints),
         claimed_checkpoint_step=trajectory.claimed_checkpoint_step,
         exit_info=exit_info,
+        written=list(trajectory.written),
         rank=trajectory.rank,
         facts=dict(trajectory.facts),
     )

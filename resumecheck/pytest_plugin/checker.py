@@ -219,7 +219,9 @@ class Checker:
         try:
             with dog:
                 dog.phase = "the uninterrupted run"
-                session.prepare()
+                # Explicit plans' killed runs are left by the uninterrupted run; plans that
+                # Hypothesis draws are not known yet.
+                session.prepare(settings.kill_steps or ())
                 dog.check()
                 plans = self._plans(session, settings, dog)
                 report = session.report(plans, settings.mode, settings.seed)

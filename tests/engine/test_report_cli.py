@@ -147,7 +147,10 @@ def test_cli_pass_exit_0(
     assert "seed 0 (replay with --seed 0)" in lines[0]
     assert lines[1] == "resumecheck: reference run, steps 1-12, " + lines[1].split(", ")[-1]
     assert lines[3] == "resumecheck: 2 kill plan(s) over 12 steps: [3], [7]"
-    assert lines[4].startswith("resumecheck: plan [3]: killed run, steps 1-3, ")
+    assert (
+        lines[4]
+        == "resumecheck: plan [3]: killed run, steps 1-3: the control run's own, not run again"
+    )
     assert lines[5].startswith("resumecheck: plan [3]: resumed run from step 3, steps 4-12, ")
     assert lines[6] == "resumecheck: plan [3] exact [1/2 judged, 0 diverged]"
 

@@ -165,7 +165,9 @@ def test_a_script_writing_its_checkpoint_elsewhere_says_where(tmp_path: Path) ->
     report = check(job, [5], tmp_path / "artifacts")
     div = report.divergences[0]
     assert div.kind is Kind.NO_CHECKPOINT, str(report)
-    assert any(str(tmp_path / "elsewhere" / "ckpt.pt") in str(row) for row in div.evidence)
+    assert any(str(tmp_path / "elsewhere" / "ckpt.pt") in str(row) for row in div.evidence), str(
+        report
+    )
 
 
 @pytest.mark.parametrize(
