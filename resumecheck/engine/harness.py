@@ -290,13 +290,15 @@ def _check(
 ) -> Report:
     session = CheckSession(job, runner, workdir, control, progress)
 
-    def chosen(steps: int) -> list[Plan]:
-        plans = draw_plans(requested, steps, seed) if isinstance(requested, int) else requested
+    def drawn(steps: int) -> list[Plan]:
+        assert isinstance(requested, int)
+        plans = draw_plans(requested, steps, seed)
         check_range(plans, steps, job.label)
         return plans
 
     try:
-        plans = session.prepare(chosen)
+        plans = session.prepare(drawn if isinstance(requested, int) else requested)
+        check_range(plans, session.steps, job.label)
         if session.nondeterministic is None:
             session.progress.plans_chosen(plans, session.steps)
         return session.report(plans, mode, seed)
