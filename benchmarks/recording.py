@@ -86,7 +86,7 @@ def make_job(size: str):  # type: ignore[no-untyped-def]
 def plain_fits(job: Any, runs: int = 2) -> tuple[float, float]:
     import lightning.pytorch as pl
 
-    started, cpu = time.perf_counter(), cpu()
+    started, cpu0 = time.perf_counter(), cpu()
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             kwargs = dict(job.trainer)
@@ -101,15 +101,15 @@ def plain_fits(job: Any, runs: int = 2) -> tuple[float, float]:
                 enable_model_summary=False,
             )
             trainer.fit(job.model(), job.data())
-    return time.perf_counter() - started, cpu() - cpu
+    return time.perf_counter() - started, cpu() - cpu0
 
 
 def one_check(job: Any) -> tuple[float, float, bool]:
     import resumecheck as rc
 
-    started, cpu = time.perf_counter(), cpu()
+    started, cpu0 = time.perf_counter(), cpu()
     report = rc.check(job, kills=[BATCHES], mode="exception", seed=0, control=False)
-    return time.perf_counter() - started, cpu() - cpu, report.passed
+    return time.perf_counter() - started, cpu() - cpu0, report.passed
 
 
 def measure(size: str, repeats: int) -> None:
