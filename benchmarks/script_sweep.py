@@ -5,7 +5,8 @@ Prints, in one run: the wall time of a 10-kill ``sigkill`` check of an unmodifie
 training script (``scenarios/scripts/random_offsets.py``, 24 optimizer steps, a checkpoint every
 step), all imports included, as ``resumecheck run -- python script.py ...`` runs it; the same
 check where every run is a fresh interpreter (the command behind ``/usr/bin/env``, observed by
-the bootstrap, which is what any other command costs); and their ratio.
+the bootstrap, which is what any other command costs, every run computed); and their ratio.
+The fork-server check takes each killed run from the control run (engine/prefix.py).
 
     python benchmarks/script_sweep.py
 """

@@ -131,7 +131,8 @@ def draw(data: PictureData, path: Path) -> Path:
     _marks(top, data, labels=True)
     _marks(bottom, data, labels=False)
     top.set_title(data.title)
-    top.legend(loc="best", fontsize="small")
+    # A fixed corner: "best" tries every position against every point drawn.
+    top.legend(loc="upper right", fontsize="small")
     bottom.set_xlabel("global optimizer step")
     fig.savefig(path, dpi=100)
     return path
@@ -148,10 +149,17 @@ def _draw_loss(ax: Axes, data: PictureData) -> None:
 
 
 def _draw_distance(ax: Axes, data: PictureData) -> None:
+    from matplotlib.ticker import FuncFormatter, NullLocator, SymmetricalLogLocator
+
     if data.distances_known:
         for s in data.runs:
             ax.plot(s.steps, _nan(s.distance), marker="o", ms=3, ls="--", label=s.label)
         ax.set_yscale("symlog", linthresh=1e-8)
+        # Plain-text labels, no minor ticks: mathtext labels ($10^{-8}$) were most of a
+        # picture's cost (a check may draw one per diverging plan).
+        ax.yaxis.set_major_locator(SymmetricalLogLocator(base=10, linthresh=1e-8, subs=[1.0]))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}" if v else "0"))
         ax.set_ylabel("|weights - reference| (L2)")
         return
     # Values were not kept (a large model): show only where the weights differ.
