@@ -155,12 +155,13 @@ class CheckSession:
         """Run the job uninterrupted (twice with the control); raise JobError if it is broken.
 
         ``plans`` (or a function of the step count drawing them) are the plans to be tried:
-        the last uninterrupted run leaves their killed runs behind (engine/prefix.py), so
-        :meth:`try_plan` does not compute those prefixes again. Returns the plans.
+        the control run leaves their killed runs behind (engine/prefix.py), so
+        :meth:`try_plan` does not compute those prefixes again. Without a control run nothing
+        has shown the job deterministic: killed runs are computed, and one that differs from
+        the reference before its kill is caught as ``NONDETERMINISTIC``. Returns the plans.
         """
         __tracebackhide__ = True
-        known = [] if callable(plans) or self.control else list(plans)
-        self.reference = self._fresh("reference", known)
+        self.reference = self._fresh("reference")
         n, label, error = self.steps, self.job.label, self.reference.error
         if error is not None:
             details = error.traceback

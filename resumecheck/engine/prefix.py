@@ -1,10 +1,11 @@
 """Killed runs taken from an uninterrupted run instead of being computed again.
 
-A run killed after step k is, up to step k, the uninterrupted run itself (the control run has
-shown the job deterministic), so the check computes that prefix once. An uninterrupted run told
-the plans' first kill steps (``RunSpec.stash``) leaves, at each of them, what the killed run
+A run killed after step k is, up to step k, the uninterrupted run itself once the control run
+has shown the job deterministic, so the check computes that prefix once. The control run, told
+the plans' first kill steps (``RunSpec.stash``), leaves at each of them what the killed run
 would have left: its checkpoint directory and its trajectory (``killed.pkl`` in the plan's
-directory). The kill itself still happens for real:
+directory). Without a control run, killed runs are computed (and catch nondeterminism). The
+kill itself still happens for real:
 
 ``copy``  (``sigkill``) a hard kill right after step k has no side effects: the checkpoint
           directory as it stands at the kill point is what the killed run leaves.

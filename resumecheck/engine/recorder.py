@@ -64,9 +64,8 @@ class Recorder:
         self._open: StepRecord | None = None
         self._steps_at_open = 0
         self.on_pre_step = on_pre_step
-        self._files: dict[Path, FileKey] = (
-            dict(self.scan_keys()) if baseline is None else dict(baseline)
-        )
+        self._files: dict[Path, FileKey] = {}
+        self._files = dict(self.scan_keys()) if baseline is None else dict(baseline)
         self._seen = 0
         # How the run dies at the planned step; process modes replace the exception.
         self.kill: Callable[[int], None] = _raise_crash
@@ -234,6 +233,11 @@ class Recorder:
                 path = Path(root, name)
                 try:
                     st = path.stat()
+                    known = self._files.get(path)
+                    if known is not None and known[:3] == (st.st_ino, st.st_size, st.st_mtime_ns):
+                        # Unchanged since the last scan (a scan runs every step): not re-read.
+                        yield path, known
+                        continue
                     with path.open("rb") as fh:
                         fh.seek(max(0, st.st_size - _TAIL_BYTES))
                         tail = hashlib.blake2b(fh.read(), digest_size=8).hexdigest()
