@@ -7,8 +7,8 @@ For each length (24, 96, 384 steps) and number of kills (1, 10, 40; at most one 
 one run, it prints the check's time next to its limit: the reference and control runs plus the
 resumed tails, from plain ``trainer.fit`` runs of the same job timed here (a run of n steps costs
 ``setup + n * step``, as its user runs it: default logger, epoch-end checkpoints). The
-"naive" column adds a killed run of k steps per kill, as a check that recomputed every
-killed prefix would.
+"recomputed" column estimates the same check computing every killed run's k steps as well,
+at the check's own cost per run and per step.
 
     python benchmarks/scaling.py
 """
@@ -78,7 +78,7 @@ def main() -> None:
     per_step = (long - short) / (384 - 24)
     setup = short - 24 * per_step
     print(f"plain trainer.fit: {setup:.3f} s setup + {per_step * 1000:.2f} ms per step")
-    print(f"{'steps':>6} {'kills':>6} {'check':>8} {'limit':>8} {'ratio':>6} {'naive':>8}")
+    print(f"{'steps':>6} {'kills':>6} {'check':>8} {'limit':>8} {'ratio':>6} {'recomputed':>11}")
     for steps in STEPS:
         job = make_job(steps)
         for kills in KILLS:
@@ -89,12 +89,14 @@ def main() -> None:
             tails = sum(steps - k for k in plans)
             # Reference and control runs, then one resumed run (setup + its tail) per kill.
             limit = 2 * (setup + steps * per_step) + len(plans) * setup + tails * per_step
-            # Recomputing prefixes: a killed run of k steps per kill as well.
-            naive = limit + sum(setup + k * per_step for k in plans)
+            # Recomputing prefixes: a killed run of k steps per kill as well, each step and run
+            # costing what they cost this check.
+            scale = seconds / limit
+            naive = seconds + scale * sum(setup + k * per_step for k in plans)
             ok = "" if report.passed else "  (diverged!)"
             print(
                 f"{steps:>6} {len(plans):>6} {seconds:>7.2f}s {limit:>7.2f}s "
-                f"{seconds / limit:>5.2f}x {naive:>7.2f}s{ok}"
+                f"{seconds / limit:>5.2f}x {naive:>10.2f}s{ok}"
             )
 
 
