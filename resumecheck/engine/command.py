@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import resumecheck
+from resumecheck.engine import sharded
 from resumecheck.engine.process import output_tail, run_tmp
 from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.runner import RunSpec
@@ -183,4 +184,5 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
 
 def _loading(output: str) -> bool:
     """Whether a traceback in the output was raised while reading a checkpoint."""
-    return "torch/serialization.py" in output or "_weights_only_unpickler" in output
+    frames = ("torch/serialization.py", "_weights_only_unpickler", sharded.LOADING_FRAMES)
+    return any(frame in output for frame in frames)

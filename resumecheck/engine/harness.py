@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from resumecheck.engine import options
+from resumecheck.engine import options, sharded
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
 from resumecheck.engine.hints import refine
 from resumecheck.engine.picture import PICTURE_NAME, PictureData, divergence_series, draw
@@ -360,7 +360,9 @@ def _resume_point(job: Job, known: dict[Path, CheckpointFile], root: Path) -> Ch
     entries: dict[Path, CheckpointFile] = {}
     for f in known.values():
         entry = job.checkpoint_of(f.path, root)
-        if entry is None or not f.path.exists():
+        # A DCP shard counts once its checkpoint's metadata is written (a kill mid-save
+        # leaves shards that no loader accepts).
+        if entry is None or not f.path.exists() or not sharded.complete(f.path):
             continue
         held = entries.get(entry)
         if held is None or (f.step, f.seen) > (held.step, held.seen):
