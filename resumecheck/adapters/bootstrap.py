@@ -101,6 +101,10 @@ def observe_this_process(config_path: str) -> None:
         (run_dir / "killpoint").write_text(f"{os.getpid()} {step}\n")
         os.kill(os.getpid(), signal.SIGKILL)
 
+    if config.get("samples"):
+        from resumecheck.engine.elastic import record_samples
+
+        record_samples(recorder)
     recorder.kill = die
     if config["mode"] == "midwrite":
         from resumecheck.engine.process import arm_midwrite

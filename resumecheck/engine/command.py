@@ -77,6 +77,8 @@ class CommandRunner:
                     "offset": spec.offset,
                     "mode": self.mode,
                     "seed": spec.seed,
+                    # An elastic check compares the samples fed, not per-rank batches.
+                    "samples": job.resume_nproc is not None,
                 }
             )
         )
@@ -161,7 +163,12 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
     killed = (spec.run_dir / "killpoint").exists()
     if not stepped:
         trajectory, completed = Trajectory(), spec.offset
-        if not observed and not killed:
+        # A rank that raised before its first step (e.g. while loading its checkpoint) says
+        # more than the launcher's exit status.
+        failed = sorted((o[0] for o in observed if o[0].error is not None), key=_rank_of)
+        if failed:
+            trajectory = failed[0]
+        elif not observed and not killed:
             why = "never imported torch" if code == 0 else f"exited {exit_info} before torch"
             trajectory.error = RunError("NotObserved", f"the command {why}", tail, False)
     else:
@@ -180,6 +187,10 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
     scanner.trajectory = trajectory
     scanner.scan_checkpoints(completed)
     return trajectory
+
+
+def _rank_of(trajectory: Trajectory) -> int:
+    return trajectory.rank or 0
 
 
 def _loading(output: str) -> bool:

@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from resumecheck.engine import options, sharded
@@ -178,7 +178,7 @@ class CheckSession:
         if plan not in self._tried:
             check_range([plan], self.steps, self.job.label)
             segments = _run_plan(self.runner, self.job, plan, self.workdir, self.progress)
-            verdict = judge_ranks(self.reference, plan, segments)
+            verdict = _judge(self.job)(self.reference, plan, segments)
             verdict.warnings += [w for w in _kill_notes(segments) if w not in verdict.warnings]
             self._tried[plan] = verdict
             div = verdict.divergence
@@ -237,7 +237,27 @@ class CheckSession:
             divergences=tuple(divergences),
             warnings=tuple(warnings),
             control=self.control,
+            compared=_compared(self.job),
         )
+
+
+def _judge(job: Job) -> Callable[[Trajectory, Plan, list[Segment]], Verdict]:
+    """How a plan is judged: rank by rank, or, for an elastic resume, on what must not depend
+    on the world size (engine/elastic.py)."""
+    if isinstance(job, ScriptJob) and job.resume_nproc is not None:
+        from resumecheck.engine.elastic import judge_elastic
+
+        return judge_elastic
+    return judge_ranks
+
+
+def _compared(job: Job) -> str | None:
+    """What the comparison covered, when it is not everything (an elastic resume)."""
+    if isinstance(job, ScriptJob) and job.resume_nproc is not None:
+        from resumecheck.engine.elastic import scope
+
+        return scope(job.nproc, job.resume_nproc)
+    return None
 
 
 def _check(

@@ -13,9 +13,11 @@ Checkpoints, every ``--save_every`` steps:
   ``get_state_dict``, and loads it back with ``dcp.load`` + ``set_state_dict`` (DCP reshards it
   for another world size).
 
-``--resume PATH`` resumes from a checkpoint. ``--forget_optimizer`` saves and loads only the
-model: Adam's moments restart from zero. ``--stop_after N`` stops after step N (what a kill
-leaves, for running plans by hand).
+``--resume PATH`` resumes from a checkpoint; ``--resume latest`` from the newest ``step-N/``
+there is (complete or not). ``--forget_optimizer`` saves and loads only the model: Adam's
+moments restart from zero. ``--restart_epoch`` resumes at the start of the checkpoint's epoch,
+feeding its first batches again (the step count stays right). ``--stop_after N`` stops after
+step N (what a kill leaves, for running plans by hand).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ parser.add_argument("--global_batch", type=int, default=16)
 parser.add_argument("--save_every", type=int, default=1)
 parser.add_argument("--stop_after", type=int, default=None)
 parser.add_argument("--forget_optimizer", action="store_true")
+parser.add_argument("--restart_epoch", action="store_true")
 args = parser.parse_args()
 
 dist.init_process_group(backend="gloo")
@@ -78,12 +81,16 @@ def save() -> None:
 def load(path: str) -> int:
     if args.dcp:
         import torch.distributed.checkpoint as dcp
-        from torch.distributed.checkpoint.state_dict import set_state_dict
+        from torch.distributed.checkpoint.state_dict import set_model_state_dict, set_state_dict
 
         state = dcp_state()
         dcp.load(state, checkpoint_id=path)
-        optim_state = state.get("optim", {})
-        set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=optim_state)
+        if args.forget_optimizer:
+            set_model_state_dict(model, state["model"])
+        else:
+            set_state_dict(
+                model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"]
+            )
         return int(state["step"])
     state = torch.load(path)
     model.module.load_state_dict(state["model"])
@@ -92,7 +99,11 @@ def load(path: str) -> int:
     return int(state["step"])
 
 
-if args.resume:
+if args.resume == "latest":
+    found = [d for d in os.listdir(args.out) if d.startswith("step-")]
+    if found:
+        step = load(os.path.join(args.out, max(found, key=lambda d: int(d[5:]))))
+elif args.resume:
     step = load(args.resume)
 steps_per_epoch = len(loader)
 last = args.steps if args.stop_after is None else min(args.steps, args.stop_after)
@@ -100,7 +111,7 @@ while step < last:
     epoch, done = divmod(step, steps_per_epoch)
     sampler.set_epoch(epoch)
     for i, (x, y) in enumerate(loader):
-        if i < done:
+        if i < done and not args.restart_epoch:
             continue  # fed before the checkpoint
         loss = torch.nn.functional.mse_loss(model(x), y)
         optimizer.zero_grad()
