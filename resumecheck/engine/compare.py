@@ -323,7 +323,9 @@ def judge_ranks(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segme
     # is judged on its own record, never on another rank's.
     own = ref.rank or 0
     verdict = judge_plan(
-        ref, plan, [dataclasses.replace(s, trajectory=rank_view(s.trajectory, own)) for s in segments]
+        ref,
+        plan,
+        [dataclasses.replace(s, trajectory=rank_view(s.trajectory, own)) for s in segments],
     )
     found: list[tuple[int, Divergence]] = []
     if verdict.divergence is not None:

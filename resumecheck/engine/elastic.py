@@ -119,16 +119,15 @@ def judge_elastic(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Seg
     ref_ranks = [ref, *ref.ranks]
     for ref_r in ref_ranks:
         r = ref_r.rank or 0
-        first = dataclasses.replace(segments[0], trajectory=rank_view(segments[0].trajectory, r))
-        div = _judge_fresh(ref_r, plan, first)
+        div = _judge_fresh(ref_r, plan, _view(segments[0], r))
         if div is not None:
             verdict.divergence = _on_rank(div, r, len(ref_ranks))
             return verdict
     own = ref.rank or 0
     for prev, seg in itertools.pairwise(segments):
-        views = [dataclasses.replace(s, trajectory=rank_view(s.trajectory, own)) for s in (prev, seg)]
+        before, after = (_view(s, own) for s in (prev, seg))
         got_ranks = [seg.trajectory, *seg.trajectory.ranks]
-        judge = _ElasticJudge(ref, plan, *views, seg is segments[-1], ref_ranks, got_ranks)
+        judge = _ElasticJudge(ref, plan, before, after, seg is segments[-1], ref_ranks, got_ranks)
         div = judge.judge(verdict)
         if div is not None:
             verdict.divergence = div
@@ -136,6 +135,10 @@ def judge_elastic(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Seg
     if len(segments) < len(plan) + 1:
         verdict.divergence = _no_checkpoint(plan, segments[-1])
     return verdict
+
+
+def _view(seg: Segment, rank: int) -> Segment:
+    return dataclasses.replace(seg, trajectory=rank_view(seg.trajectory, rank))
 
 
 def _on_rank(div: Divergence, rank: int, world: int) -> Divergence:
@@ -173,7 +176,7 @@ class _ElasticJudge(_ResumeJudge):
         if not blocking:
             return None
         kinds = _ordered([m.kind for m in state])
-        detail = _restore_detail(kinds[0], [], blocking) + " (against the state the killed run saved)"
+        detail = f"{_restore_detail(kinds[0], [], blocking)} (against the state the run saved)"
         rows = [m.row for m in blocking + self.rng]
         return self._divergence(kinds[0], self.c + 1, detail, rows, kinds)
 
@@ -205,9 +208,7 @@ class _ElasticJudge(_ResumeJudge):
         total = self.c + len(self.traj.steps)
         if total < self.n:
             detail = f"the resumed run stopped after step {total}"
-            return self._divergence(
-                Kind.PROGRESS, total + 1, detail, [_total_steps(total, self.n)]
-            )
+            return self._divergence(Kind.PROGRESS, total + 1, detail, [_total_steps(total, self.n)])
         return self._state(self.ref.final, self.traj.final, self.n, "after training ends")
 
     def _state(
