@@ -189,8 +189,9 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
     return trajectory
 
 
-def _rank_of(trajectory: Trajectory) -> int:
-    return trajectory.rank or 0
+def _rank_of(trajectory: Trajectory) -> tuple[bool, int]:
+    """Ranks in order, then the launcher (which only reports that a rank failed)."""
+    return (trajectory.rank is None, trajectory.rank or 0)
 
 
 def _loading(output: str) -> bool:
