@@ -43,7 +43,9 @@ def by_hand() -> float:
         ]
         started = time.perf_counter()
         for command in commands:
-            subprocess.run(command, check=True, capture_output=True)
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
         return time.perf_counter() - started
 
 
