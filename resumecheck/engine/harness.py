@@ -225,7 +225,7 @@ class CheckSession:
             for plan in plans:
                 verdict = self.try_plan(plan)
                 if verdict.divergence is not None:
-                    refined = refine(verdict.divergence, self.reference.facts)
+                    refined = sharded.refine(refine(verdict.divergence, self.reference.facts))
                     divergences.append(self._pictured(plan, refined, warnings))
                 warnings += [w for w in verdict.warnings if w not in warnings]
         return Report(

@@ -12,9 +12,12 @@ is not a step of the job.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+
+from resumecheck.engine.report import Divergence, Kind
 
 SHARD_SUFFIX = ".distcp"
 METADATA = ".metadata"
@@ -46,3 +49,20 @@ def dcp_internal_step() -> bool:
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False
+
+
+HINT = (
+    "a DCP checkpoint is complete only once dcp.save has written its .metadata (after every "
+    "rank's shards): resume from the newest checkpoint directory that has one (or take the "
+    "one resumecheck passes as {resume_from})"
+)
+
+
+def refine(divergence: Divergence) -> Divergence:
+    """An unloadable DCP checkpoint gets the hint that fits it."""
+    if divergence.kind is not Kind.UNLOADABLE_CHECKPOINT:
+        return divergence
+    said = " ".join([divergence.detail, *(str(row) for row in divergence.rows)])
+    if "distributed/checkpoint/" in said or METADATA in said:
+        return dataclasses.replace(divergence, hint=HINT)
+    return divergence

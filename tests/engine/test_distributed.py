@@ -242,6 +242,7 @@ def test_a_kill_inside_a_shard_write_gets_a_real_crash_verdict(tmp_path: Path) -
     assert any("step-1/ holds DCP shards but no .metadata" in str(r) for r in first.evidence)
     # Killed inside step-6/'s: the job loads it anyway, and DCP refuses it.
     assert sixth.kind is Kind.UNLOADABLE_CHECKPOINT, str(report)
+    assert "complete only once dcp.save has written its .metadata" in sixth.advice
     assert report.artifacts is not None
     plan = Path(report.artifacts) / "plan-6"
     assert not (plan / "checkpoints" / "step-6" / ".metadata").exists()
