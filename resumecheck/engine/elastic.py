@@ -53,6 +53,7 @@ from resumecheck.engine.trajectory import Trajectory
 
 RTOL = 1e-4
 ATOL = 1e-6
+_UNKEPT = "values not kept"
 
 
 def scope(trained: str | None, resumed: int) -> str:
@@ -161,6 +162,19 @@ class _ElasticJudge(_ResumeJudge):
     ) -> None:
         super().__init__(ref, plan, prev, seg, last)
         self.ref_ranks, self.got_ranks = ref_ranks, got_ranks
+        self.unkept = 0  # entries that differ but whose values were too large to keep
+
+    def judge(self, verdict: Verdict) -> Divergence | None:
+        found = super().judge(verdict)
+        if self.unkept:
+            note = (
+                f"{self.unkept} state value(s) after the resume differ by some amount that "
+                "cannot be told: the model is too large for resumecheck to keep its values, so "
+                "they were not compared within the tolerance (the restored state, the step "
+                "count and the samples were)"
+            )
+            verdict.warnings.append(note)
+        return found
 
     def _restored(self) -> Divergence | None:
         """The first resume restores what the killed run (at the reference's world size) held:
@@ -215,6 +229,8 @@ class _ElasticJudge(_ResumeJudge):
         self, ref: Snapshot | None, got: Snapshot | None, step: int, when: str
     ) -> Divergence | None:
         far = beyond_tolerance(ref, got)
+        self.unkept = max(self.unkept, sum(1 for m in far if m.row.detail == _UNKEPT))
+        far = [m for m in far if m.row.detail != _UNKEPT]
         if not far:
             return None
         kinds = _ordered([m.kind for m in far])
@@ -284,18 +300,25 @@ def beyond_tolerance(ref: Snapshot | None, got: Snapshot | None) -> list[Mismatc
         a, b = ref.entries.get(key), got.entries.get(key)
         if category == "rng" or (a is not None and b is not None and a.digest == b.digest):
             continue
-        if a is not None and b is not None and _close(a, b):
-            continue
-        out.append(Mismatch(key, KIND_OF_CATEGORY[category], describe(key, a, b)))
+        row = describe(key, a, b)
+        if a is not None and b is not None:
+            close = _close(a, b)
+            if close is None:
+                row = dataclasses.replace(row, detail=_UNKEPT)
+            elif close:
+                continue
+        out.append(Mismatch(key, KIND_OF_CATEGORY[category], row))
     return out
 
 
-def _close(a: Entry, b: Entry, /) -> bool:
+def _close(a: Entry, b: Entry, /) -> bool | None:
+    """Whether two entries agree within the tolerance; ``None`` when their values were not
+    kept (a large model): the digests alone cannot tell."""
     if (a.dtype, a.shape) != (b.dtype, b.shape):
         return False
     x, y = a.value, b.value
     if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
-        return x is None or y is None  # values not kept: the digests say nothing about it
+        return None if x is None or y is None else False
     if not x.dtype.is_floating_point:
         return False
     return bool(torch.allclose(y.double(), x.double(), rtol=RTOL, atol=ATOL))

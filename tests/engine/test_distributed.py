@@ -103,6 +103,15 @@ def test_a_bad_resume_nproc_is_a_usage_error(command: str, nproc: int, message: 
 def test_cli_run_resume_nproc_is_documented_and_checked(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from resumecheck.cli import build_parser
+    from resumecheck.cli.run import reproduce_command, script_job
+
+    argv = ["run", "--resume-nproc", "1", "--kills", "6", "--mode", "sigkill", "--"]
+    args = build_parser().parse_args([*argv, "torchrun", "--nproc_per_node=2", "t.py"])
+    assert script_job(args).resume_nproc == 1
+    assert "--resume-nproc=1 --kills '[6]' --mode sigkill -- torchrun" in reproduce_command(
+        args, [(6,)]
+    )
     assert main(["run", "--resume-nproc", "1", "--", "python", "train.py"]) == 2
     assert "needs a torchrun command" in capsys.readouterr().err
     out = subprocess.run(
@@ -113,6 +122,33 @@ def test_cli_run_resume_nproc_is_documented_and_checked(
     ).stdout
     assert "--resume-nproc N" in out
     assert "elastic resume" in out
+
+
+def test_a_sample_is_the_same_whichever_rank_batch_carries_it() -> None:
+    from resumecheck.engine.elastic import sample_digests
+
+    x, y = torch.randn(16, 3), torch.arange(16)
+    whole = sample_digests(((x, y),))
+    halves = sample_digests(((x[::2], y[::2]),)) + sample_digests(((x[1::2], y[1::2]),))
+    assert len(set(whole)) == 16
+    assert sorted(whole) == sorted(halves)
+    assert sample_digests((x.double(),))[0] != sample_digests((x,))[0]
+
+
+def test_weights_are_compared_within_the_rounding_of_another_world_size() -> None:
+    from resumecheck.engine.elastic import beyond_tolerance
+    from resumecheck.engine.snapshot import Snapshot, tensor_entry
+
+    w = torch.randn(8, 4)
+
+    def snap(t: torch.Tensor, keep: bool = True) -> Snapshot:
+        return Snapshot({"param.w": tensor_entry(t, keep), "rng.torch": tensor_entry(t, keep)})
+
+    assert beyond_tolerance(snap(w), snap(w + 1e-8)) == []
+    (far,) = beyond_tolerance(snap(w), snap(w + 1e-2))
+    assert (far.key, far.kind) == ("param.w", Kind.WEIGHTS)
+    (unknown,) = beyond_tolerance(snap(w, False), snap(w + 1e-8, False))
+    assert unknown.row.detail == "values not kept"
 
 
 # -- torchrun: slow ------------------------------------------------------------------------
