@@ -94,6 +94,9 @@ def _digest(data: bytes | memoryview) -> str:
 def tensor_entry(tensor: torch.Tensor, keep_value: bool) -> Entry:
     """Hash a tensor's exact bytes; keep a CPU copy when asked."""
     t = tensor.detach()
+    to_local = getattr(t, "to_local", None)
+    if to_local is not None:  # a DTensor (FSDP2, tensor parallel): this rank's own shard
+        t = to_local()
     if t.is_sparse:
         t = t.to_dense()
     t = t.cpu().contiguous()
