@@ -3,8 +3,9 @@
 
 Which rank feeds which sample, and the order in which gradients are summed, depend on the
 world size; what must not is the state every rank holds (the replicated weights and optimizer
-state), the number of optimizer steps, and the samples the job as a whole feeds. An elastic
-resume is judged on these only:
+state), the number of optimizer steps, and the samples the job as a whole feeds. Every run is
+seen as one (:func:`merged`): a value each rank holds alike (DDP) taken once, one the ranks hold
+parts of (FSDP's dim-0 shards) put back together. An elastic resume is judged on these only:
 
 - the killed run, at the original world size, rank by rank against the reference, as always;
 - the state right after restore (weights, optimizer state, learning rates): exact;
@@ -48,7 +49,7 @@ from resumecheck.engine.compare import (
 from resumecheck.engine.evidence import Evidence, Row
 from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.report import Divergence, Kind
-from resumecheck.engine.snapshot import Entry, Snapshot, category_of
+from resumecheck.engine.snapshot import Entry, Snapshot, category_of, tensor_entry
 from resumecheck.engine.trajectory import Trajectory
 
 RTOL = 1e-4
@@ -60,11 +61,12 @@ def scope(trained: str | None, resumed: int) -> str:
     """What an elastic check compared, for the report."""
     return (
         f"elastic resume ({trained or '?'} -> {resumed} processes per node): compared the "
-        "restored weights and optimizer state exactly, the optimizer step count, the samples "
-        "fed after each resume (as a set over all ranks), and the weights and optimizer state "
-        f"after each resumed step within rtol {RTOL:g}, atol {ATOL:g} (gradients averaged over "
-        "another world size round differently); per-rank batches, losses and gradients depend "
-        "on the world size and are not compared"
+        "job's state as one (replicas once, shards put back together): the restored weights "
+        "and optimizer state exactly, the optimizer step count, the samples fed after each "
+        "resume (as a set over all ranks), and the weights and optimizer state after each "
+        f"resumed step within rtol {RTOL:g}, atol {ATOL:g} (gradients averaged over another "
+        "world size round differently); per-rank batches, losses and gradients depend on the "
+        "world size and are not compared"
     )
 
 
@@ -124,18 +126,22 @@ def judge_elastic(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Seg
         if div is not None:
             verdict.divergence = _on_rank(div, r, len(ref_ranks))
             return verdict
-    own = ref.rank or 0
+    whole = merged(ref)
     for prev, seg in itertools.pairwise(segments):
-        before, after = (_view(s, own) for s in (prev, seg))
-        got_ranks = [seg.trajectory, *seg.trajectory.ranks]
-        judge = _ElasticJudge(ref, plan, before, after, seg is segments[-1], ref_ranks, got_ranks)
-        div = judge.judge(verdict)
+        before, after = (
+            dataclasses.replace(s, trajectory=merged(s.trajectory)) for s in (prev, seg)
+        )
+        div = _ElasticJudge(whole, plan, before, after, seg is segments[-1]).judge(verdict)
         if div is not None:
             verdict.divergence = div
             return verdict
     if len(segments) < len(plan) + 1:
         verdict.divergence = _no_checkpoint(plan, segments[-1])
     return verdict
+
+
+def _merged(seg: Segment) -> Segment:
+    return dataclasses.replace(seg, trajectory=merged(seg.trajectory))
 
 
 def _view(seg: Segment, rank: int) -> Segment:
@@ -151,17 +157,9 @@ class _ElasticJudge(_ResumeJudge):
     the step count, the samples fed, and the state within a float tolerance."""
 
     def __init__(
-        self,
-        ref: Trajectory,
-        plan: tuple[int, ...],
-        prev: Segment,
-        seg: Segment,
-        last: bool,
-        ref_ranks: list[Trajectory],
-        got_ranks: list[Trajectory],
+        self, ref: Trajectory, plan: tuple[int, ...], prev: Segment, seg: Segment, last: bool
     ) -> None:
         super().__init__(ref, plan, prev, seg, last)
-        self.ref_ranks, self.got_ranks = ref_ranks, got_ranks
         self.unkept = 0  # entries that differ but whose values were too large to keep
 
     def judge(self, verdict: Verdict) -> Divergence | None:
@@ -244,8 +242,8 @@ class _ElasticJudge(_ResumeJudge):
     def _samples(self) -> Divergence | None:
         """The samples fed after the resume, over every rank, against the reference's."""
         c, m = self.c, len(self.traj.steps)
-        ref_steps = [_fed(self.ref_ranks, c + j) for j in range(m)]
-        got_steps = [_fed(self.got_ranks, j) for j in range(m)]
+        ref_steps = [Counter(self.ref.steps[c + j].samples) for j in range(m)]
+        got_steps = [Counter(self.traj.steps[j].samples) for j in range(m)]
         ref_all = sum(ref_steps, Counter[str]())
         got_all = sum(got_steps, Counter[str]())
         if ref_all == got_all:
@@ -256,11 +254,10 @@ class _ElasticJudge(_ResumeJudge):
         detail = (
             f"the samples fed in steps {c + 1}-{c + m} (all ranks together) are not the "
             f"uninterrupted run's: {missing.total()} of them are missing and {extra.total()} "
-            f"others fed instead, from step {g} on{_origin(self.ref_ranks, got_steps[first], g)}"
+            f"others fed instead, from step {g} on{_origin(self.ref, got_steps[first], g)}"
         )
         rows: list[Row] = [
             Evidence("samples fed", "batch", resumed=got_all.total(), reference=ref_all.total()),
-            Evidence.note(f"world size {len(self.ref_ranks)} -> {len(self.got_ranks)}"),
         ]
         return self._divergence(Kind.DATA_ORDER, g, detail, rows)
 
@@ -272,21 +269,59 @@ def _state_after(seg: Segment, step: int) -> Snapshot | None:
     return steps[index].end if 0 <= index < len(steps) else None
 
 
-def _fed(ranks: Sequence[Trajectory], index: int) -> Counter[str]:
-    """The samples every rank fed in its ``index``-th step (0-based, within the run)."""
-    fed: Counter[str] = Counter()
-    for trajectory in ranks:
-        if index < len(trajectory.steps):
-            fed.update(trajectory.steps[index].samples)
-    return fed
-
-
-def _origin(ref_ranks: Sequence[Trajectory], fed: Counter[str], step: int) -> str:
+def _origin(ref: Trajectory, fed: Counter[str], step: int) -> str:
     """Which reference step fed the same samples: "; step 7 feeds the samples of step 5"."""
-    for i in range(max(len(t.steps) for t in ref_ranks)):
-        if fed and _fed(ref_ranks, i) == fed:
+    for i, rec in enumerate(ref.steps):
+        if fed and Counter(rec.samples) == fed:
             return f"; step {step} feeds the samples of step {i + 1}"
     return ""
+
+
+# -- the job's state, whatever its world size ----------------------------------------------
+def merged(trajectory: Trajectory) -> Trajectory:
+    """A distributed run seen as one: per step, the samples every rank fed, and the state with
+    each value every rank holds alike taken once (DDP's replicas) and each value the ranks
+    hold a part of put back together in rank order (FSDP's dim-0 shards)."""
+    ranks = sorted([trajectory, *trajectory.ranks], key=lambda t: t.rank or 0)
+    if len(ranks) == 1:
+        return trajectory
+    steps = []
+    for j, rec in enumerate(trajectory.steps):
+        same = [t.steps[j] for t in ranks if j < len(t.steps)]
+        steps.append(
+            dataclasses.replace(
+                rec,
+                start=_whole([s.start for s in same]),
+                end=_whole([s.end for s in same]),
+                samples=[x for s in same for x in s.samples],
+            )
+        )
+    final = _whole([t.final for t in ranks])
+    return dataclasses.replace(trajectory, steps=steps, ranks=[], final=final)
+
+
+def _whole(snapshots: Sequence[Snapshot | None]) -> Snapshot | None:
+    present = [s for s in snapshots if s is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    entries = {}
+    for key, first in present[0].entries.items():
+        parts = [s.entries.get(key) for s in present]
+        entries[key] = first if category_of(key) == "rng" else _joined(first, parts)
+    return Snapshot(entries)
+
+
+def _joined(first: Entry, parts: Sequence[Entry | None]) -> Entry:
+    present = [p for p in parts if p is not None]
+    if len(present) < len(parts) or all(
+        (p.digest, p.shape) == (first.digest, first.shape) for p in present
+    ):
+        return first  # held alike by every rank (or not by all: nothing to join)
+    values = [p.value for p in present]
+    tensors = [v for v in values if isinstance(v, torch.Tensor) and v.dim() >= 1]
+    if len(tensors) == len(values) and all(t.shape[1:] == tensors[0].shape[1:] for t in tensors):
+        return tensor_entry(torch.cat(tensors), True)
+    return first  # a part not kept (a large model): this rank's stands for all
 
 
 def beyond_tolerance(ref: Snapshot | None, got: Snapshot | None) -> list[Mismatch]:

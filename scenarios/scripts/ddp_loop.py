@@ -5,6 +5,9 @@ Every rank trains a DDP model with Adam on its share of a ``DistributedSampler``
 restored. The global batch is fixed (each rank takes its share), so the job resumes with any
 world size that divides it.
 
+``--fsdp`` shards the model with FSDP2 (``fully_shard``) instead of DDP: each rank holds a
+shard of every parameter and optimizer state (use it with ``--dcp``).
+
 Checkpoints, every ``--save_every`` steps:
 - default: rank 0 saves ``{out}/ckpt.pt`` (model, optimizer, step; temp file + ``os.replace``)
   and every rank loads it back;
@@ -41,6 +44,7 @@ parser.add_argument("--save_every", type=int, default=1)
 parser.add_argument("--stop_after", type=int, default=None)
 parser.add_argument("--forget_optimizer", action="store_true")
 parser.add_argument("--restart_epoch", action="store_true")
+parser.add_argument("--fsdp", action="store_true", help="shard the model with FSDP2 (with --dcp)")
 args = parser.parse_args()
 
 dist.init_process_group(backend="gloo")
@@ -50,7 +54,13 @@ g = torch.Generator().manual_seed(1)
 dataset = TensorDataset(torch.randn(64, 4, generator=g), torch.randn(64, 1, generator=g))
 sampler = DistributedSampler(dataset, seed=0)
 loader = DataLoader(dataset, batch_size=args.global_batch // world, sampler=sampler)
-model = DDP(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)))
+net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+if args.fsdp:
+    from torch.distributed.fsdp import fully_shard
+
+    model: torch.nn.Module = fully_shard(net)  # each rank holds a dim-0 shard of every tensor
+else:
+    model = DDP(net)
 optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 step = 0
 
@@ -71,7 +81,7 @@ def save() -> None:
 
         dcp.save(dcp_state(), checkpoint_id=f"{args.out}/step-{step}")
     elif rank == 0:
-        state = {"model": model.module.state_dict(), "step": step}
+        state = {"model": net.state_dict(), "step": step}
         if not args.forget_optimizer:
             state["optim"] = optimizer.state_dict()
         torch.save(state, f"{args.out}/ckpt.pt.tmp")
@@ -93,7 +103,7 @@ def load(path: str) -> int:
             )
         return int(state["step"])
     state = torch.load(path)
-    model.module.load_state_dict(state["model"])
+    net.load_state_dict(state["model"])
     if "optim" in state:
         optimizer.load_state_dict(state["optim"])
     return int(state["step"])
