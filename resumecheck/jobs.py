@@ -133,6 +133,12 @@ class ScriptJob:
         cwd: the working directory of every run (default: the current one).
         env: extra environment variables for every run.
         name: shown in reports; defaults to the script's name.
+        resume_nproc: resume with this many processes per node instead of the command's own
+            (an elastic resume; ``torchrun`` commands only): resumed runs get
+            ``--nproc_per_node=resume_nproc``. The comparison then covers only what must not
+            depend on the world size (restored weights and optimizer state, the optimizer step
+            count, the samples fed after the resume, the weights within a float tolerance);
+            the report says so.
 
     Steps are optimizer steps, observed by a bootstrap that resumecheck activates only in
     its own runs. ``python script.py ...`` runs in a child of a preloaded fork server, as
@@ -146,6 +152,7 @@ class ScriptJob:
     env: Mapping[str, str] | None = None
     name: str | None = None
     seed: int = 0  # unused by the script; kept so every job has one
+    resume_nproc: int | None = None
 
     def __post_init__(self) -> None:
         from resumecheck.errors import ConfigError
@@ -154,6 +161,23 @@ class ScriptJob:
             raise ConfigError("ScriptJob: the command is empty; give the program to run")
         if self.cwd is not None and not Path(self.cwd).is_dir():
             raise ConfigError(f"ScriptJob: cwd={str(self.cwd)!r} is not a directory")
+        if self.resume_nproc is not None:
+            n = self.resume_nproc
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ConfigError(
+                    f"ScriptJob: resume_nproc={n!r} is not a process count; give an int >= 1"
+                )
+            if _nproc_at(self.argv) is None:
+                raise ConfigError(
+                    f"ScriptJob: resume_nproc={n} needs a torchrun command with "
+                    "--nproc_per_node=N (the world size it trains with); add it to the command"
+                )
+
+    @property
+    def nproc(self) -> str | None:
+        """The command's ``--nproc_per_node`` value, if it has one."""
+        at = _nproc_at(self.argv)
+        return None if at is None else _nproc_value(self.argv, at)
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -173,7 +197,10 @@ class ScriptJob:
     def command_for(self, checkpoint_dir: Path, resume_from: Path | None) -> list[str]:
         """The argv of one run: placeholders filled, resume arguments added when resuming."""
         values = {"checkpoint_dir": str(checkpoint_dir), "resume_from": str(resume_from or "")}
-        argv = list(self.argv) + (list(self.resume_argv) if resume_from is not None else [])
+        argv = list(self.argv)
+        if resume_from is not None and self.resume_nproc is not None:
+            argv = _with_nproc(argv, self.resume_nproc)
+        argv += list(self.resume_argv) if resume_from is not None else []
         return [_fill(arg, values) for arg in argv]
 
     @property
@@ -249,6 +276,42 @@ def _is_this_python(program: str) -> bool:
     if program == sys.executable or os.path.realpath(program) == os.path.realpath(sys.executable):
         return True
     return "/" not in program and program in _PYTHON_NAMES
+
+
+_NPROC_FLAGS = ("--nproc_per_node", "--nproc-per-node")
+
+
+def _nproc_at(argv: Sequence[str]) -> int | None:
+    """Where torchrun's ``--nproc_per_node`` is, among the options before the script."""
+    for i, arg in enumerate(argv):
+        if arg.endswith(".py"):
+            return None  # the script's own arguments start here
+        if arg.split("=", 1)[0] in _NPROC_FLAGS and ("=" in arg or i + 1 < len(argv)):
+            return i
+    return None
+
+
+def _nproc_value(argv: Sequence[str], at: int) -> str:
+    arg = argv[at]
+    return arg.split("=", 1)[1] if "=" in arg else argv[at + 1]
+
+
+def _with_nproc(argv: list[str], nproc: int) -> list[str]:
+    """``argv`` with torchrun's process count per node set to ``nproc``.
+
+    >>> _with_nproc(["torchrun", "--nproc-per-node", "2", "t.py", "--x=1"], 1)
+    ['torchrun', '--nproc-per-node', '1', 't.py', '--x=1']
+    >>> _with_nproc(["torchrun", "--standalone", "--nproc_per_node=2", "t.py"], 4)
+    ['torchrun', '--standalone', '--nproc_per_node=4', 't.py']
+    """
+    at = _nproc_at(argv)
+    assert at is not None
+    out = list(argv)
+    if "=" in out[at]:
+        out[at] = f"{out[at].split('=', 1)[0]}={nproc}"
+    else:
+        out[at + 1] = str(nproc)
+    return out
 
 
 def _fill(arg: str, values: Mapping[str, str]) -> str:

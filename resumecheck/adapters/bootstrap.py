@@ -93,11 +93,23 @@ def observe_this_process(config_path: str) -> None:
 
         raise SimulatedCrash(step)
 
+    def die_mid_write(step: int) -> None:
+        # The rank whose write reached the budget dies at once, and the runner takes the
+        # others down wherever they are: in a sharded save they may be past their own shard,
+        # waiting for this one, so no rank waits for the others here.
+        save()
+        (run_dir / "killpoint").write_text(f"{os.getpid()} {step}\n")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if config.get("samples"):
+        from resumecheck.engine.elastic import record_samples
+
+        record_samples(recorder)
     recorder.kill = die
     if config["mode"] == "midwrite":
         from resumecheck.engine.process import arm_midwrite
 
-        arm_midwrite(recorder, die, config["seed"], config["kill_at"], config["offset"])
+        arm_midwrite(recorder, die_mid_write, config["seed"], config["kill_at"], config["offset"])
     previous_hook = sys.excepthook
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

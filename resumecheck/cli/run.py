@@ -24,6 +24,17 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="GLOB",
         help="what counts as a checkpoint under {checkpoint_dir} (default: anything there)",
     )
+    parser.add_argument(
+        "--resume-nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="elastic resume: resumed runs get torchrun --nproc_per_node=N instead of the "
+        "command's own; the comparison then covers only what must not depend on the world "
+        "size (restored weights and optimizer state exactly, the optimizer step count, the "
+        "samples fed as a set over all ranks, later weights within a float tolerance) and the "
+        "report says so",
+    )
     parser.add_argument("--cwd", default=None, metavar="DIR", help="working directory of every run")
     parser.add_argument(
         "--env",
@@ -63,6 +74,7 @@ def script_job(args: argparse.Namespace) -> ScriptJob:
         checkpoints=args.checkpoints,
         cwd=args.cwd,
         env=env or None,
+        resume_nproc=args.resume_nproc,
     )
 
 
@@ -75,6 +87,8 @@ def reproduce_command(args: argparse.Namespace, plans: list[tuple[int, ...]]) ->
         value = getattr(args, flag)
         if value is not None:
             parts.append(f"--{flag}={value}")
+    if args.resume_nproc is not None:
+        parts.append(f"--resume-nproc={args.resume_nproc}")
     parts += [f"--env={item}" for item in args.env]
     parts += ["--kills", format_kills(plans).replace(" ", ""), "--mode", args.mode, "--"]
     program = list(args.program)

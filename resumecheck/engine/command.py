@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import resumecheck
+from resumecheck.engine import sharded
 from resumecheck.engine.process import output_tail, run_tmp
 from resumecheck.engine.recorder import Recorder
 from resumecheck.engine.runner import RunSpec
@@ -76,6 +77,8 @@ class CommandRunner:
                     "offset": spec.offset,
                     "mode": self.mode,
                     "seed": spec.seed,
+                    # An elastic check compares the samples fed, not per-rank batches.
+                    "samples": job.resume_nproc is not None,
                 }
             )
         )
@@ -160,7 +163,12 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
     killed = (spec.run_dir / "killpoint").exists()
     if not stepped:
         trajectory, completed = Trajectory(), spec.offset
-        if not observed and not killed:
+        # A rank that raised before its first step (e.g. while loading its checkpoint) says
+        # more than the launcher's exit status.
+        failed = sorted((o[0] for o in observed if o[0].error is not None), key=_rank_of)
+        if failed:
+            trajectory = failed[0]
+        elif not observed and not killed:
             why = "never imported torch" if code == 0 else f"exited {exit_info} before torch"
             trajectory.error = RunError("NotObserved", f"the command {why}", tail, False)
     else:
@@ -181,6 +189,12 @@ def _collect(spec: RunSpec, code: int | None, exit_info: str, baseline: Any) -> 
     return trajectory
 
 
+def _rank_of(trajectory: Trajectory) -> tuple[bool, int]:
+    """Ranks in order, then the launcher (which only reports that a rank failed)."""
+    return (trajectory.rank is None, trajectory.rank or 0)
+
+
 def _loading(output: str) -> bool:
     """Whether a traceback in the output was raised while reading a checkpoint."""
-    return "torch/serialization.py" in output or "_weights_only_unpickler" in output
+    frames = ("torch/serialization.py", "_weights_only_unpickler", sharded.LOADING_FRAMES)
+    return any(frame in output for frame in frames)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from resumecheck.engine import sharded
 from resumecheck.engine.evidence import Evidence, Row
 from resumecheck.engine.report import Divergence, Kind
 from resumecheck.engine.snapshot import Entry, Snapshot, category_of, comparable, scalar
@@ -321,9 +322,16 @@ def judge_plan(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segmen
 
 def judge_ranks(ref: Trajectory, plan: tuple[int, ...], segments: Sequence[Segment]) -> Verdict:
     """Judge a plan rank by rank (distributed jobs); the earliest divergence names its rank."""
-    verdict = judge_plan(ref, plan, segments)
     if not ref.ranks:
-        return verdict
+        return judge_plan(ref, plan, segments)
+    # A run killed mid-write may lack rank 0's record (the runner took it down): each rank
+    # is judged on its own record, never on another rank's.
+    own = ref.rank or 0
+    verdict = judge_plan(
+        ref,
+        plan,
+        [dataclasses.replace(s, trajectory=rank_view(s.trajectory, own)) for s in segments],
+    )
     found: list[tuple[int, Divergence]] = []
     if verdict.divergence is not None:
         found.append((ref.rank or 0, verdict.divergence))
@@ -386,6 +394,11 @@ def _no_checkpoint(plan: tuple[int, ...], seg: Segment) -> Divergence:
     files = sorted(p.path.name for p in seg.trajectory.checkpoints)
     detail = "the killed run left no checkpoint to resume from"
     evidence: list[Row] = [f"checkpoint files seen: {', '.join(files) if files else 'none'}"]
+    for unfinished in sharded.incomplete_dirs(p.path for p in seg.trajectory.checkpoints):
+        evidence.append(
+            f"{unfinished.name}/ holds DCP shards but no {sharded.METADATA}: its save never "
+            "finished, so it is no checkpoint"
+        )
     if seg.trajectory.exit_info:
         evidence.append(Evidence.note(seg.trajectory.exit_info, "killed run"))
     if seg.trajectory.written and not files:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from resumecheck.engine import options
+from resumecheck.engine import options, sharded
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
 from resumecheck.engine.hints import refine
 from resumecheck.engine.picture import PICTURE_NAME, PictureData, divergence_series, draw
@@ -195,7 +195,7 @@ class CheckSession:
             segments = _run_plan(
                 self.runner, self.job, plan, self.workdir, self.progress, self._stashed
             )
-            verdict = judge_ranks(self.reference, plan, segments)
+            verdict = _judge(self.job)(self.reference, plan, segments)
             verdict.warnings += [w for w in _kill_notes(segments) if w not in verdict.warnings]
             self._tried[plan] = verdict
             div = verdict.divergence
@@ -264,7 +264,7 @@ class CheckSession:
             for plan in plans:
                 verdict = self.try_plan(plan)
                 if verdict.divergence is not None:
-                    refined = refine(verdict.divergence, self.reference.facts)
+                    refined = sharded.refine(refine(verdict.divergence, self.reference.facts))
                     divergences.append(self._pictured(plan, refined, warnings))
                 warnings += [w for w in verdict.warnings if w not in warnings]
         return Report(
@@ -276,7 +276,27 @@ class CheckSession:
             divergences=tuple(divergences),
             warnings=tuple(warnings),
             control=self.control,
+            compared=_compared(self.job),
         )
+
+
+def _judge(job: Job) -> Callable[[Trajectory, Plan, list[Segment]], Verdict]:
+    """How a plan is judged: rank by rank, or, for an elastic resume, on what must not depend
+    on the world size (engine/elastic.py)."""
+    if isinstance(job, ScriptJob) and job.resume_nproc is not None:
+        from resumecheck.engine.elastic import judge_elastic
+
+        return judge_elastic
+    return judge_ranks
+
+
+def _compared(job: Job) -> str | None:
+    """What the comparison covered, when it is not everything (an elastic resume)."""
+    if isinstance(job, ScriptJob) and job.resume_nproc is not None:
+        from resumecheck.engine.elastic import scope
+
+        return scope(job.nproc, job.resume_nproc)
+    return None
 
 
 def _check(
@@ -477,7 +497,9 @@ def _resume_point(job: Job, known: dict[Path, CheckpointFile], root: Path) -> Ch
     entries: dict[Path, CheckpointFile] = {}
     for f in known.values():
         entry = job.checkpoint_of(f.path, root)
-        if entry is None or not f.path.exists():
+        # A DCP shard counts once its checkpoint's metadata is written (a kill mid-save
+        # leaves shards that no loader accepts).
+        if entry is None or not f.path.exists() or not sharded.complete(f.path):
             continue
         held = entries.get(entry)
         if held is None or (f.step, f.seen) > (held.step, held.seen):

@@ -488,6 +488,12 @@ def _kill_mid_next_write(recorder: Recorder, die: Any, rng: random.Random) -> No
         def writable(self) -> bool:
             return True
 
+        def tell(self) -> int:  # DCP's shard writer records offsets
+            return int(self.raw.tell())
+
+        def fileno(self) -> int:  # and fsyncs
+            return int(self.raw.fileno())
+
         def write(self, data: Any) -> int:
             chunk = bytes(data)[: budget - self.written]
             self.raw.write(chunk)
@@ -509,9 +515,15 @@ def _kill_mid_next_write(recorder: Recorder, die: Any, rng: random.Random) -> No
     def dying_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         raw = real_open(file, mode, *args, **kwargs)
         if "b" in mode and any(c in mode for c in "wax"):
-            builtins.open = real_open
+            builtins.open = io.open = real_open
             return io.BufferedWriter(DyingFile(raw))
         return raw
+
+    def dying_io_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        # pathlib (and so DCP's shard writer) opens through io.open: a checkpoint's files only.
+        if isinstance(file, str | os.PathLike) and checkpoint_dir in Path(file).resolve().parents:
+            return dying_open(file, mode, *args, **kwargs)
+        return real_open(file, mode, *args, **kwargs)
 
     def dying_save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
         if isinstance(f, str | os.PathLike):
@@ -520,5 +532,7 @@ def _kill_mid_next_write(recorder: Recorder, die: Any, rng: random.Random) -> No
             return
         real_save(obj, f, *args, **kwargs)
 
+    checkpoint_dir = recorder.checkpoint_dir.resolve()
     builtins.open = dying_open
+    io.open = dying_io_open
     torch.save = dying_save

@@ -20,6 +20,7 @@ from torch.optim.optimizer import (
     register_optimizer_step_pre_hook,
 )
 
+from resumecheck.engine.sharded import dcp_internal_step
 from resumecheck.engine.snapshot import Entry, Snapshot, object_entry, tensor_entry
 from resumecheck.engine.trajectory import CheckpointFile, StepRecord, Trajectory
 
@@ -169,6 +170,8 @@ class Recorder:
     @contextmanager
     def installed(self) -> Iterator[Recorder]:
         def post(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            if dcp_internal_step():
+                return
             if self.auto_steps:
                 # Files written before this step completed belong to the step before it.
                 self.scan_checkpoints(self.completed_steps())
@@ -177,7 +180,7 @@ class Recorder:
                 self.on_post_step()
 
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            if not self.auto_steps:
+            if not self.auto_steps or dcp_internal_step():
                 return
             self.step_boundary()
             # Saved after this step's forward but before its update: the state of the step

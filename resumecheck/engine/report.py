@@ -150,6 +150,8 @@ class Report:
     artifacts: str | None = None
     control: bool = True
     seconds: float = 0.0
+    # What the comparison covered when it is not the whole state, bit for bit (elastic resumes).
+    compared: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -184,8 +186,11 @@ class Report:
             lines = [
                 f"resume ok: {self.job}, {len(self.plans)} kill plan(s) "
                 f"{format_kills(self.plans)} in {self.steps} steps, mode {self.mode}, "
-                f"seed {self.seed}: bit-identical to the uninterrupted run"
+                f"seed {self.seed}: "
+                + ("matches" if self.compared else "bit-identical to")
+                + " the uninterrupted run"
             ]
+            lines += [f"  compared: {self.compared}"] if self.compared else []
             lines += [f"  warning: {w}" for w in self.warnings]
             return "\n".join(lines)
         lines = []
@@ -203,6 +208,7 @@ class Report:
             if div.picture:
                 lines.append(f"  picture: {div.picture}")
             lines.append(f"  reproduce: {replay(div)}")
+        lines += [f"  compared: {self.compared}"] if self.compared else []
         lines += [f"  warning: {w}" for w in self.warnings]
         if self.artifacts:
             lines.append(f"  artifacts kept: {self.artifacts}")
@@ -242,6 +248,7 @@ class Report:
             "control": self.control,
             "divergences": divergences,
             "warnings": list(self.warnings),
+            "compared": self.compared,
             "artifacts": self.artifacts,
             "seconds": round(self.seconds, 3),
             "reproduce": reproduce(self.divergences[0] if self.divergences else None),

@@ -27,7 +27,11 @@ from resumecheck.jobs import Job
 
 _QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
 # Frames that mean "the checkpoint file itself could not be read".
-_LOADING_FILES = ("torch/serialization.py", "torch/_weights_only_unpickler.py")
+_LOADING_FILES = (
+    "torch/serialization.py",
+    "torch/_weights_only_unpickler.py",
+    "torch/distributed/checkpoint/state_dict_loader.py",  # dcp.load
+)
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,9 @@ def _scratch(device: torch.device) -> torch.Tensor:
 
 def _plain_tensor(tensor: torch.Tensor) -> torch.Tensor:
     t = tensor.detach()
+    to_local = getattr(t, "to_local", None)
+    if to_local is not None:  # a DTensor (FSDP2, tensor parallel): this rank's own shard
+        t = to_local()
     if t.is_sparse:
         t = t.to_dense()
     return t.contiguous()

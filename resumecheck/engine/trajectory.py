@@ -27,6 +27,7 @@ class StepRecord:
     batches: list[str] = field(default_factory=list)
     loss: Entry | None = None
     grads: list[str] = field(default_factory=list)  # one digest per optimizer step (plain loops)
+    samples: list[str] = field(default_factory=list)  # one digest per input row (elastic checks)
     metrics: dict[str, Entry] = field(default_factory=dict)
     start: Snapshot | None = None
     end: Snapshot | None = None
