@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -79,11 +80,7 @@ class CommandRunner:
                 }
             )
         )
-        env = {**os.environ, **(job.env or {})}
-        package_root = str(Path(resumecheck.__file__).resolve().parents[1])
-        paths = [str(BOOTSTRAP_DIR), package_root, env.get("PYTHONPATH", "")]
-        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        env["RESUMECHECK_OBSERVE"] = str(config)
+        env = bootstrap_env({**os.environ, **(job.env or {})}, config)
         env["TMPDIR"] = str(run_tmp(spec))
         return env
 
@@ -113,6 +110,55 @@ class CommandRunner:
         if term_at is not None:
             return f"exited {how} {time.monotonic() - term_at:.2f} s after SIGTERM"
         return f"exited {how}"
+
+
+def bootstrap_env(env: dict[str, str], config: Path) -> dict[str, str]:
+    """``env`` for a command whose Python processes are observed as ``config`` says."""
+    package_root = str(Path(resumecheck.__file__).resolve().parents[1])
+    paths = [str(BOOTSTRAP_DIR), package_root, env.get("PYTHONPATH", "")]
+    return {
+        **env,
+        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+        "RESUMECHECK_OBSERVE": str(config),
+    }
+
+
+class ScriptRunner:
+    """``python script.py``: forked from the preloaded server, unless the script trains in
+    processes it starts itself (Lightning's ``ddp`` re-executes the script as the other ranks,
+    ``ddp_spawn`` and ``mp.spawn`` start workers): those runs are stopped as soon as such a
+    process steps an optimizer, and the job runs as a fresh process tree from then on, every
+    process observed, like a ``torchrun`` command."""
+
+    def __init__(self, mode: str, timeout: float = 300.0, grace: float = 5.0) -> None:
+        from resumecheck.engine.process import ProcessRunner
+
+        self.mode, self.timeout, self.grace = mode, timeout, grace
+        self._forked = ProcessRunner(mode, timeout=timeout, grace=grace)
+        self._fresh: CommandRunner | None = None
+
+    def run(self, job: Job, spec: RunSpec) -> Trajectory:
+        if self._fresh is None:
+            trajectory = self._forked.run(job, spec)
+            if not trained_elsewhere(spec.run_dir):
+                return trajectory
+            self._fresh = CommandRunner(self.mode, timeout=self.timeout, grace=self.grace)
+            # The run starts over: nothing it wrote may be found by the new one.
+            shutil.rmtree(spec.run_dir, ignore_errors=True)
+            if spec.resume_from is None:
+                shutil.rmtree(spec.checkpoint_dir, ignore_errors=True)
+        return self._fresh.run(job, spec)
+
+    def close(self) -> None:
+        self._forked.close()
+
+
+SUBPROCESS_MARKER = "trained-in-subprocess-"
+
+
+def trained_elsewhere(run_dir: Path) -> bool:
+    """Whether a process started by a forked script run stepped an optimizer."""
+    return any(run_dir.glob(SUBPROCESS_MARKER + "*"))
 
 
 def _kill_tree(root: int) -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from resumecheck.adapters.lightning_ddp import starts_processes
 from resumecheck.engine import options
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
 from resumecheck.engine.hints import refine
@@ -21,7 +22,7 @@ from resumecheck.engine.report import Divergence, Report
 from resumecheck.engine.runner import InProcessRunner, Runner, RunSpec
 from resumecheck.engine.trajectory import CheckpointFile, Trajectory
 from resumecheck.errors import ConfigError, JobError, ResumeDivergence
-from resumecheck.jobs import JOB_TYPES, Job, ScriptJob
+from resumecheck.jobs import JOB_TYPES, Job, LightningJob, ScriptJob
 
 MODES = ("exception", "sigkill", "sigterm", "midwrite")
 DEFAULT_TIMEOUT = 300.0
@@ -42,13 +43,20 @@ def make_runner(
     """
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")
+    limit = float("inf") if timeout is None else timeout
+    if isinstance(job, LightningJob) and starts_processes(job):
+        # DDP and friends: the Trainer starts ranks of its own, so it runs in a child command.
+        from resumecheck.adapters.lightning_ddp import LightningDDPRunner
+
+        return LightningDDPRunner(mode, timeout=limit, grace=grace)
     if mode == "exception" and not isinstance(job, ScriptJob):
         return InProcessRunner(timeout)
-    limit = float("inf") if timeout is None else timeout
-    if isinstance(job, ScriptJob) and not job.runs_in_fork_server:
-        from resumecheck.engine.command import CommandRunner
+    if isinstance(job, ScriptJob):
+        from resumecheck.engine.command import CommandRunner, ScriptRunner
 
-        return CommandRunner(mode, timeout=limit, grace=grace)
+        if not job.runs_in_fork_server:
+            return CommandRunner(mode, timeout=limit, grace=grace)
+        return ScriptRunner(mode, timeout=limit, grace=grace)
     from resumecheck.engine.process import ProcessRunner
 
     return ProcessRunner(mode, timeout=limit, grace=grace)

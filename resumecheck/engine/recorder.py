@@ -79,6 +79,10 @@ class Recorder:
         self.auto_steps = False
         # Called after every optimizer step (a run that outlives its SIGTERM saves here).
         self.on_post_step: Callable[[], None] | None = None
+        # Whether the optimizer step under way takes a closure (Lightning, LBFGS): its
+        # gradients exist only once the closure ran, so they are read after the step.
+        self.closure_step = False
+        self.after_step: Callable[[torch.optim.Optimizer], None] | None = None
         self.end_snapshot: Callable[[], Snapshot | None] | None = None
         self.on_forward: Callable[[torch.nn.Module, Any], None] | None = None
         self.rename: Callable[[Snapshot], None] | None = None
@@ -158,6 +162,8 @@ class Recorder:
             if self.auto_steps:
                 # Files written before this step completed belong to the step before it.
                 self.scan_checkpoints(self.completed_steps())
+                if self.after_step is not None:
+                    self.after_step(opt)
             self.optimizer_steps += 1
             if self.on_post_step is not None:
                 self.on_post_step()
@@ -166,6 +172,8 @@ class Recorder:
             if not self.auto_steps:
                 return
             self.step_boundary()
+            closure = kwargs.get("closure", args[0] if args else None)
+            self.closure_step = callable(closure)
             if self.on_pre_step is not None:
                 self.on_pre_step(opt)
 
