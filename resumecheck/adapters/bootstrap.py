@@ -36,7 +36,8 @@ _ACTIVE: list[Any] = []
 def _all_ranks_at_the_kill_point(run_dir: Path, rank: int, world: int, step: int) -> None:
     """Wait until every rank has finished step ``step`` (and its checkpoint): a kill takes
     them down together, never half-way through another rank's save."""
-    (run_dir / f"killpoint-rank{rank}").write_text(f"{step}\n")
+    # The pid tells the runner this process signals itself (sigterm): no second SIGTERM.
+    (run_dir / f"killpoint-rank{rank}").write_text(f"{step} {os.getpid()}\n")
     deadline = time.monotonic() + _RANK_PATIENCE
     while len(list(run_dir.glob("killpoint-rank*"))) < world and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -76,10 +77,13 @@ def observe_this_process(config_path: str) -> None:
             pickle.dump((recorder.trajectory, recorder.files, recorder.completed_steps()), fh)
         os.replace(tmp, out)
 
-    def die(step: int) -> None:
+    def die(step: int, together: bool = True) -> None:
         save()
         me, world = rank.known() or 0, rank.world
-        _all_ranks_at_the_kill_point(run_dir, me, world, step)
+        if together:
+            _all_ranks_at_the_kill_point(run_dir, me, world, step)
+        else:
+            (run_dir / f"killpoint-rank{me}").write_text(f"{step} {os.getpid()}\n")
         mode = config["mode"]
         if me == 0:
             # The runner takes the rest of the process tree down when it sees this.
@@ -105,7 +109,28 @@ def observe_this_process(config_path: str) -> None:
     if config["mode"] == "midwrite":
         from resumecheck.engine.process import arm_midwrite
 
-        arm_midwrite(recorder, die, config["seed"], config["kill_at"], config["offset"])
+        # Mid-write is a moment, not a step boundary: the writer dies at once (the other ranks
+        # may be waiting for it in a collective), wherever the others are.
+        arm_midwrite(
+            recorder,
+            lambda step: die(step, together=False),
+            config["seed"],
+            config["kill_at"],
+            config["offset"],
+        )
+        armed, kill_at = recorder.on_close, config["kill_at"]
+
+        def on_close(step: int) -> None:
+            if armed is not None:
+                armed(step)
+            if kill_at is not None and step + 1 == kill_at and rank.world > 1:
+                # What this rank will have done when another dies mid-write in the next step,
+                # saved now: it may be killed in a collective before its own kill point.
+                recorder.trajectory.killed_at = kill_at
+                save()
+                recorder.trajectory.killed_at = None
+
+        recorder.on_close = on_close
     previous_hook = sys.excepthook
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
@@ -217,3 +242,8 @@ def finish_this_process() -> None:
 def active_recorder() -> Recorder | None:
     """The recorder observing this process, if resumecheck observes it."""
     return _ACTIVE[0][0] if _ACTIVE else None
+
+
+def active_observer() -> Observer | None:
+    """The observer feeding :func:`active_recorder`."""
+    return _ACTIVE[0][1] if _ACTIVE else None

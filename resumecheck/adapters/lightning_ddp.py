@@ -19,9 +19,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from resumecheck.engine.recorder import Recorder
     from resumecheck.engine.runner import RunSpec
     from resumecheck.engine.trajectory import Trajectory
     from resumecheck.jobs import Job, LightningJob
@@ -91,7 +92,7 @@ class LightningDDPRunner:
             resume=["--resume-from", "{resume_from}"],
             name=job.label,
         )
-        trajectory = self._commands.run(command, spec)
+        trajectory = self._commands.run(cast("Job", command), spec)
         if trajectory.error is not None and trajectory.error.type == "ScriptExit":
             # What failed is the job, not a command the user wrote: say so in its terms.
             trajectory.error.message = f"the Lightning job's processes {trajectory.exit_info}"
@@ -108,7 +109,7 @@ def _pickled(job: LightningJob) -> bytes:
 
     from resumecheck.engine.process import _importable, _job_modules
 
-    for name in _job_modules(job):
+    for name in _job_modules(cast("Job", job)):
         module = sys.modules.get(name)
         if module is not None and not _importable(name):
             cloudpickle.register_pickle_by_value(module)
@@ -154,6 +155,12 @@ def _make_rank_callback(pl: ModuleType) -> type:
             recorder = bootstrap.active_recorder()
             if recorder is not None:
                 watch_self_log(module, recorder)
+                _batches_as_lightning_feeds_them(recorder)
+
+        def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, idx: int) -> None:
+            from resumecheck.engine.recorder import batch_digest
+
+            _PENDING[:] = [batch_digest(batch)]
 
         def on_train_start(self, trainer: Any, module: Any) -> None:
             recorder = bootstrap.active_recorder()
@@ -169,6 +176,27 @@ def _make_rank_callback(pl: ModuleType) -> type:
     globals()[_class_name(pl)] = ResumecheckRank
     _RANK_CALLBACKS[pl.__name__] = ResumecheckRank
     return ResumecheckRank
+
+
+_PENDING: list[str] = []  # the digest of the batch Lightning is about to train on
+
+
+def _batches_as_lightning_feeds_them(recorder: Recorder) -> None:
+    """A step's batch is the one Lightning hands ``training_step`` (the observer would take
+    the DDP wrapper's input, which carries ``batch_idx`` too), noted at the step's forward."""
+    from resumecheck.adapters.bootstrap import active_observer
+    from resumecheck.engine.recorder import batch_digest
+
+    observer = active_observer()
+    if observer is None:
+        return
+
+    def on_forward(module: Any, args: Any) -> None:
+        observer.add_root(module)
+        digest = _PENDING.pop() if _PENDING else batch_digest(args)
+        recorder.ensure_open().batches.append(digest)
+
+    recorder.on_forward = on_forward
 
 
 def _class_name(pl: ModuleType) -> str:

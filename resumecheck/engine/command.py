@@ -94,7 +94,8 @@ class CommandRunner:
             if term_at is None and marker.exists():
                 if self.mode == "sigterm":
                     term_at = now
-                    _signal_tree(proc.pid, signal.SIGTERM)  # every rank and the launcher
+                    # The launcher and every other process; the ranks signalled themselves.
+                    _signal_tree(proc.pid, signal.SIGTERM, skip=_self_signalled(spec.run_dir))
                 elif self.mode != "exception":
                     _kill_tree(proc.pid)  # a lost node: the launcher and every rank at once
             limit = deadline if term_at is None else min(deadline, term_at + self.grace)
@@ -168,7 +169,18 @@ def _kill_tree(root: int) -> None:
         os.killpg(root, signal.SIGKILL)
 
 
-def _signal_tree(root: int, sig: signal.Signals) -> None:
+def _self_signalled(run_dir: Path) -> set[int]:
+    """The ranks that sent themselves their kill signal (their pid is in their marker)."""
+    pids = set()
+    for marker in run_dir.glob("killpoint-rank*"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pids.add(int(marker.read_text().split()[1]))
+    return pids
+
+
+def _signal_tree(
+    root: int, sig: signal.Signals, skip: set[int] | frozenset[int] = frozenset()
+) -> None:
     """Signal ``root`` and its descendants (launchers put ranks in sessions of their own)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -186,6 +198,8 @@ def _signal_tree(root: int, sig: signal.Signals) -> None:
         tree.append(pid)
         todo += children.get(pid, [])
     for pid in tree:
+        if pid in skip:
+            continue
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 
