@@ -39,7 +39,9 @@ def make_runner(
 
     ``timeout``: seconds one run may take, in every mode (``None``: no limit). A
     :class:`ScriptJob` always runs in a child: ``python script.py`` forked from the server
-    (``exception`` mode raises inside it), any other command as a fresh process tree.
+    (``exception`` mode raises inside it) unless it trains in processes it starts, any other
+    command as a fresh process tree. A :class:`LightningJob` whose Trainer starts processes
+    (DDP with several devices) runs as a child command too, in every mode.
     """
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")

@@ -32,21 +32,27 @@ class BoringModel(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
+def data() -> DataLoader[Any]:
+    g = torch.Generator().manual_seed(1)
+    dataset = TensorDataset(torch.randn(64, 4, generator=g), torch.randn(64, 1, generator=g))
+    return DataLoader(dataset, batch_size=8)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ckpt_dir", required=True)
     parser.add_argument("--strategy", default="ddp")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--max_steps", type=int, default=-1)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
     pl.seed_everything(0)
-    g = torch.Generator().manual_seed(1)
-    data = TensorDataset(torch.randn(64, 4, generator=g), torch.randn(64, 1, generator=g))
     trainer = pl.Trainer(
         strategy=args.strategy,
         devices=2,
         accelerator="cpu",
         max_epochs=args.epochs,
+        max_steps=args.max_steps,
         callbacks=[pl.callbacks.ModelCheckpoint(dirpath=args.ckpt_dir, save_last=True)],
         logger=False,
         enable_progress_bar=False,
@@ -54,7 +60,7 @@ def main() -> None:
     )
     last = os.path.join(args.ckpt_dir, "last.ckpt")
     ckpt_path = last if args.resume and os.path.exists(last) else None
-    trainer.fit(BoringModel(), DataLoader(data, batch_size=8), ckpt_path=ckpt_path)
+    trainer.fit(BoringModel(), data(), ckpt_path=ckpt_path)
 
 
 if __name__ == "__main__":  # ddp_spawn workers import this file: train only in the main one

@@ -143,7 +143,7 @@ def test_ddp_spawn_one_rank_raises_and_the_others_are_torn_down(tmp_path: Path) 
     before = _listening()
     job = ddp_job("ddp_spawn")
     report = rc.check(
-        job, kills=[3], mode="exception", seed=0, control=False, artifacts_dir=tmp_path
+        job, kills=[2], mode="exception", seed=0, control=False, artifacts_dir=tmp_path
     )
     assert report.passed, str(report)
     assert _leftovers(str(tmp_path), before) == ([], [])
@@ -153,7 +153,7 @@ def test_ddp_spawn_one_rank_raises_and_the_others_are_torn_down(tmp_path: Path) 
 @pytest.mark.slow
 def test_ddp_fork_ranks_record_their_own_trajectories(tmp_path: Path) -> None:
     job = ddp_job(DDPStrategy(start_method="fork"))
-    session = CheckSession(job, make_runner("sigterm", job=job), tmp_path, control=False)
+    session = CheckSession(job, make_runner("sigkill", job=job), tmp_path, control=False)
     try:
         session.prepare()
         ranks = [session.reference, *session.reference.ranks]
@@ -182,7 +182,7 @@ def test_a_lightning_ddp_script_run_as_users_run_it(
     code = main(
         [
             "run",
-            "--kills=4",
+            "--kills=[4]",
             "--mode=sigkill",
             "--seed=0",
             "--resume=--resume",
