@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import pickle
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -113,7 +114,8 @@ def _pickled(job: LightningJob) -> bytes:
         module = sys.modules.get(name)
         if module is not None and not _importable(name):
             cloudpickle.register_pickle_by_value(module)
-    return bytes(cloudpickle.dumps(job))
+    # With the test runner's path: a test module pytest imported from its rootdir is found.
+    return pickle.dumps((list(sys.path), bytes(cloudpickle.dumps(job))))
 
 
 # -- the child ----------------------------------------------------------------------------
@@ -264,7 +266,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     from resumecheck.adapters.lightning import lightning_package
     from resumecheck.engine.runner import isolated
 
-    job: LightningJob = cloudpickle.loads(args.job.read_bytes())
+    paths, payload = pickle.loads(args.job.read_bytes())  # a list and bytes: imports nothing
+    sys.path[:] = [*paths, *(p for p in sys.path if p not in paths)]
+    job: LightningJob = cloudpickle.loads(payload)
     # Seeded as a one-process run is; the re-executed ranks of ``ddp`` start the same way.
     with isolated(job.seed):
         model = job.model()
