@@ -17,6 +17,7 @@ import copy
 import os
 import pickle
 import sys
+import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -250,6 +251,27 @@ def _run_kwargs(
     return kwargs
 
 
+def _spawn_pickles_by_value() -> None:
+    """``ddp_spawn`` pickles the module, data and callbacks into fresh interpreters with the
+    standard pickler, which cannot name a class or function that came here by value (one
+    defined inside a test, or in ``__main__``): those travel by value again (cloudpickle)."""
+    from multiprocessing.reduction import ForkingPickler
+
+    import cloudpickle
+    from cloudpickle import cloudpickle as internals
+
+    by_reference = getattr(internals, "_should_pickle_by_reference", None)
+    if by_reference is None:  # another cloudpickle: leave the standard pickler alone
+        return
+
+    def reducer_override(self: Any, obj: Any) -> Any:
+        if isinstance(obj, type | types.FunctionType) and not by_reference(obj):
+            return pickle.loads, (cloudpickle.dumps(obj),)
+        return NotImplemented
+
+    ForkingPickler.reducer_override = reducer_override  # type: ignore[method-assign]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """One run of a job in this process (and the ranks its Trainer starts).
 
@@ -269,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     paths, payload = pickle.loads(args.job.read_bytes())  # a list and bytes: imports nothing
     sys.path[:] = [*paths, *(p for p in sys.path if p not in paths)]
     job: LightningJob = cloudpickle.loads(payload)
+    _spawn_pickles_by_value()
     # Seeded as a one-process run is; the re-executed ranks of ``ddp`` start the same way.
     with isolated(job.seed):
         model = job.model()

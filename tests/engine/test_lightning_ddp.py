@@ -140,8 +140,11 @@ def test_ddp_killed_at_an_epoch_end_passes_on_every_rank_and_leaves_nothing(tmp_
 
 @pytest.mark.slow
 def test_ddp_spawn_one_rank_raises_and_the_others_are_torn_down(tmp_path: Path) -> None:
+    class Local(Boring):
+        """Defined inside the test: pickled by value into the job's child and its workers."""
+
     before = _listening()
-    job = ddp_job("ddp_spawn")
+    job = rc.LightningJob(Local, lambda: loader(), ddp_job("ddp_spawn").trainer)
     report = rc.check(
         job, kills=[2], mode="exception", seed=0, control=False, artifacts_dir=tmp_path
     )
