@@ -59,8 +59,9 @@ class CommandRunner:
             try:
                 exit_info = self._supervise(proc, spec)
             finally:
-                _kill_tree(proc.pid)
+                trackers = _kill_tree(proc.pid)
                 proc.wait()
+                _await_trackers(trackers)
         return _collect(spec, proc.returncode, exit_info, baseline)
 
     def close(self) -> None:
@@ -162,11 +163,70 @@ def trained_elsewhere(run_dir: Path) -> bool:
     return any(run_dir.glob(SUBPROCESS_MARKER + "*"))
 
 
-def _kill_tree(root: int) -> None:
-    """SIGKILL the command, everything it started, and its session's process group."""
-    _signal_tree(root, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(root, signal.SIGKILL)
+def _kill_tree(root: int) -> set[int]:
+    """SIGKILL the command, everything it started, and its session's process group, but for
+    multiprocessing's resource trackers: once every process they serve is gone, they unlink
+    what those left (named semaphores of ``ddp_spawn``'s queues, shared memory) and exit.
+    Returns their pids (see :func:`_await_trackers`)."""
+    table = _processes()
+    trackers = {pid for pid, (_, _, tracker) in table.items() if tracker}
+    _signal_tree(root, signal.SIGKILL, skip=trackers, table=table)
+    for _ in range(2):  # a second pass for what forked while the first one ran
+        for pid, (_, group, tracker) in _processes().items():
+            if group == root and not tracker:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+    tree = set(_tree(root, table))
+    return {pid for pid in trackers if pid in tree or table[pid][1] == root}
+
+
+def _await_trackers(trackers: set[int], patience: float = 3.0) -> None:
+    """Give the run's resource trackers a moment to clean up after it, then SIGKILL them."""
+    deadline = time.monotonic() + patience
+    while trackers and time.monotonic() < deadline:
+        trackers = {pid for pid in trackers if _alive(pid)}
+        time.sleep(0.02)
+    for pid in trackers:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _processes() -> dict[int, tuple[int, int, bool]]:
+    """Every process: pid -> (parent pid, process group, whether it is a resource tracker)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        table[int(entry)] = (int(fields[1]), int(fields[2]), _TRACKER in cmdline)
+    return table
+
+
+_TRACKER = b"multiprocessing.resource_tracker"
+
+
+def _tree(root: int, table: dict[int, tuple[int, int, bool]]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    todo, tree = [root], []
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
 
 
 def _self_signalled(run_dir: Path) -> set[int]:
@@ -179,25 +239,13 @@ def _self_signalled(run_dir: Path) -> set[int]:
 
 
 def _signal_tree(
-    root: int, sig: signal.Signals, skip: set[int] | frozenset[int] = frozenset()
+    root: int,
+    sig: signal.Signals,
+    skip: set[int] | frozenset[int] = frozenset(),
+    table: dict[int, tuple[int, int, bool]] | None = None,
 ) -> None:
     """Signal ``root`` and its descendants (launchers put ranks in sessions of their own)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    todo, tree = [root], []
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo += children.get(pid, [])
-    for pid in tree:
+    for pid in _tree(root, _processes() if table is None else table):
         if pid in skip:
             continue
         with contextlib.suppress(ProcessLookupError, PermissionError):

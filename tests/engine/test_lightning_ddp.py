@@ -103,9 +103,15 @@ def _listening() -> dict[int, int]:
     return ports
 
 
-def _leftovers(marker: str, before: dict[int, int]) -> tuple[list[int], list[int]]:
-    """Processes of the check still alive, and TCP ports opened since ``before`` still
-    listening in one of them (a rendezvous store, a gloo listener)."""
+def _semaphores() -> set[str]:
+    return {p.name for p in Path("/dev/shm").glob("sem.mp-*")}
+
+
+def _leftovers(marker: str, before: tuple[dict[int, int], set[str]]) -> list[list[Any]]:
+    """What the check left: its processes still alive, TCP ports opened since ``before``
+    still listening in one of them (a rendezvous store, a gloo listener), and multiprocessing
+    semaphores created since ``before`` that no live process holds (``ddp_spawn``'s queues)."""
+    ports_before, semaphores_before = before
     marked = _marked(marker)
     sockets: set[int] = set()
     for pid in marked:
@@ -116,13 +122,25 @@ def _leftovers(marker: str, before: dict[int, int]) -> tuple[list[int], list[int
                     sockets.add(int(link[8:-1]))
         except OSError:
             continue
-    new = {inode: port for inode, port in _listening().items() if inode not in before}
-    return marked, sorted(port for inode, port in new.items() if inode in sockets)
+    new = {inode: port for inode, port in _listening().items() if inode not in ports_before}
+    ports = sorted(port for inode, port in new.items() if inode in sockets)
+    held = set()
+    for maps in Path("/proc").glob("[0-9]*/maps"):
+        try:
+            held.update(line.rsplit("/", 1)[-1] for line in maps.read_text().splitlines())
+        except OSError:
+            continue
+    semaphores = sorted(_semaphores() - semaphores_before - held)
+    return [marked, ports, semaphores]
+
+
+def _now() -> tuple[dict[int, int], set[str]]:
+    return _listening(), _semaphores()
 
 
 @pytest.mark.slow
 def test_ddp_killed_at_an_epoch_end_passes_on_every_rank_and_leaves_nothing(tmp_path: Path) -> None:
-    before = _listening()
+    before = _now()
     job = ddp_job("ddp", callbacks=[pl.callbacks.ModelCheckpoint(every_n_epochs=1)])
     session = CheckSession(job, make_runner("sigkill", job=job), tmp_path, control=False)
     try:
@@ -135,7 +153,7 @@ def test_ddp_killed_at_an_epoch_end_passes_on_every_rank_and_leaves_nothing(tmp_
     finally:
         session.close()
     assert verdict.divergence is None, verdict.divergence
-    assert _leftovers(str(tmp_path), before) == ([], [])
+    assert _leftovers(str(tmp_path), before) == [[], [], []]
 
 
 @pytest.mark.slow
@@ -143,13 +161,13 @@ def test_ddp_spawn_one_rank_raises_and_the_others_are_torn_down(tmp_path: Path) 
     class Local(Boring):
         """Defined inside the test: pickled by value into the job's child and its workers."""
 
-    before = _listening()
+    before = _now()
     job = rc.LightningJob(Local, lambda: loader(), ddp_job("ddp_spawn").trainer)
     report = rc.check(
         job, kills=[2], mode="exception", seed=0, control=False, artifacts_dir=tmp_path
     )
     assert report.passed, str(report)
-    assert _leftovers(str(tmp_path), before) == ([], [])
+    assert _leftovers(str(tmp_path), before) == [[], [], []]
     assert list(tmp_path.iterdir()) == []  # a passing check keeps no artifacts
 
 
@@ -178,7 +196,7 @@ def test_a_lightning_ddp_script_run_as_users_run_it(
 ) -> None:
     """``resumecheck run -- python train.py``: the forked run notices rank 1 (or the workers)
     training in processes of their own and the check goes on as a process tree."""
-    before = _listening()
+    before = _now()
     command = _scripts.python(
         "lightning_ddp.py", "--ckpt_dir={checkpoint_dir}", f"--strategy={strategy}", "--epochs=2"
     )
@@ -197,5 +215,5 @@ def test_a_lightning_ddp_script_run_as_users_run_it(
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     assert "resume ok" in out.out + out.err
-    assert _leftovers(str(tmp_path), before) == ([], [])
+    assert _leftovers(str(tmp_path), before) == [[], [], []]
     assert sys.executable  # the script ran with this interpreter
