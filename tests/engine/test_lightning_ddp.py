@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -124,14 +125,22 @@ def _leftovers(marker: str, before: tuple[dict[int, int], set[str]]) -> list[lis
             continue
     new = {inode: port for inode, port in _listening().items() if inode not in ports_before}
     ports = sorted(port for inode, port in new.items() if inode in sockets)
+    semaphores = _unheld(_semaphores() - semaphores_before)
+    if semaphores:  # another check running alongside may be cleaning up: look again later
+        time.sleep(5)
+        semaphores &= _unheld(_semaphores())
+    return [marked, ports, sorted(semaphores)]
+
+
+def _unheld(names: set[str]) -> set[str]:
+    """The semaphores of ``names`` that no live process has open."""
     held = set()
     for maps in Path("/proc").glob("[0-9]*/maps"):
         try:
             held.update(line.rsplit("/", 1)[-1] for line in maps.read_text().splitlines())
         except OSError:
             continue
-    semaphores = sorted(_semaphores() - semaphores_before - held)
-    return [marked, ports, semaphores]
+    return names - held
 
 
 def _now() -> tuple[dict[int, int], set[str]]:
