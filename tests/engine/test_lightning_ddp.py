@@ -226,3 +226,62 @@ def test_a_lightning_ddp_script_run_as_users_run_it(
     assert "resume ok" in out.out + out.err
     assert _leftovers(str(tmp_path), before) == [[], [], []]
     assert sys.executable  # the script ran with this interpreter
+
+
+MP_SPAWN = """
+import os, sys
+import torch, torch.distributed as dist, torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+def main(rank, world_size, snapshot):
+    os.environ["MASTER_ADDR"] = "localhost"
+    os.environ["MASTER_PORT"] = os.environ["PORT"]
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+    ds = TensorDataset(torch.randn(32, 4, generator=g), torch.randn(32, 1, generator=g))
+    loader = DataLoader(ds, batch_size=8, sampler=DistributedSampler(ds, seed=0))
+    model = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    start = 0
+    if os.path.exists(snapshot):
+        state = torch.load(snapshot)
+        model.load_state_dict(state["MODEL_STATE"])
+        start = state["EPOCHS_RUN"]
+    ddp = DDP(model)
+    for epoch in range(start, 3):
+        loader.sampler.set_epoch(epoch)
+        for x, y in loader:
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(ddp(x), y).backward()
+            opt.step()
+        if rank == 0:
+            torch.save({"MODEL_STATE": ddp.module.state_dict(), "EPOCHS_RUN": epoch}, snapshot)
+    dist.destroy_process_group()
+
+if __name__ == "__main__":
+    mp.spawn(main, args=(2, sys.argv[1]), nprocs=2)
+"""
+
+
+@pytest.mark.slow
+def test_an_mp_spawn_script_is_checked_rank_by_rank(tmp_path: Path) -> None:
+    """The DDP tutorial's ``multigpu.py`` pattern, ``python multigpu.py``: ``mp.spawn`` starts
+    the ranks, whose snapshot stores the epoch just finished (a resume repeats it)."""
+    import socket
+
+    script = tmp_path / "multigpu.py"
+    script.write_text(MP_SPAWN)
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    job = rc.ScriptJob(
+        [sys.executable, str(script), "{checkpoint_dir}/snapshot.pt"], env={"PORT": str(port)}
+    )
+    before = _now()
+    report = rc.check(job, kills=[4], mode="sigkill", seed=0, artifacts_dir=tmp_path / "art")
+    assert report.kinds == [rc.Kind.PROGRESS], str(report)
+    assert report.divergences[0].detail.startswith("rank 0: ")
+    assert "every rank diverges" in report.divergences[0].detail
+    assert _leftovers(str(tmp_path), before) == [[], [], []]
