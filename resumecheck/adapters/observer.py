@@ -29,6 +29,7 @@ class Observer:
         self._names: dict[int, str] | None = None
         recorder.auto_steps = True
         recorder.on_pre_step = self.pre_step
+        recorder.after_step = self.after_step
         recorder.on_forward = self.forward
         recorder.end_snapshot = self.snapshot
         recorder.rename = self.rename
@@ -56,7 +57,12 @@ class Observer:
             # run.step names them, after the first pre-step hook: step ends carry them.
             record.start = self.snapshot(schedulers=False)
             self.recorder.full_next = False
-        record.grads.append(_grad_digest(optimizer))
+        if not self.recorder.closure_step:
+            record.grads.append(_grad_digest(optimizer))
+
+    def after_step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.recorder.closure_step:  # the closure computed them inside the step
+            self.recorder.ensure_open().grads.append(_grad_digest(optimizer))
 
     # -- state -------------------------------------------------------------------------------
     def _param_names(self) -> dict[int, str]:

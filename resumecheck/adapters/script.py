@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import json
 import os
 import runpy
 import sys
@@ -38,7 +39,8 @@ def run_script_job(job: ScriptJob, spec: RunSpec, recorder: Recorder) -> None:
         raise ConfigError(f"{argv[0]!r} is not a python command; it runs in a fresh process")
     observer = Observer(recorder)
     cwd = Path(job.cwd) if job.cwd is not None else Path.cwd()
-    with _as_python_would(argv, target, cwd, dict(job.env or {})), _watch_writes(recorder):
+    env = _watching_subprocesses({**os.environ, **(job.env or {})}, spec.run_dir)
+    with _as_python_would(argv, target, cwd, env), _watch_writes(recorder):
         try:
             if target.module is not None:
                 runpy.run_module(target.module, run_name="__main__", alter_sys=True)
@@ -52,6 +54,17 @@ def run_script_job(job: ScriptJob, spec: RunSpec, recorder: Recorder) -> None:
     final = observer.snapshot(rng=False)
     observer.rename(final)
     recorder.trajectory.final = final
+
+
+def _watching_subprocesses(env: dict[str, str], run_dir: Path) -> dict[str, str]:
+    """The script's environment, with the bootstrap watching the Python processes it starts:
+    one that trains (a rank Lightning re-executes, a spawned worker) stops the run, which the
+    runner then starts over as a process tree observed throughout."""
+    from resumecheck.engine.command import bootstrap_env
+
+    config = run_dir / "subprocesses.json"
+    config.write_text(json.dumps({"detect_only": True, "run_dir": str(run_dir)}))
+    return bootstrap_env(env, config)
 
 
 class ScriptExit(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -59,8 +60,9 @@ class CommandRunner:
             try:
                 exit_info = self._supervise(proc, spec)
             finally:
-                _kill_tree(proc.pid)
+                trackers = _kill_tree(proc.pid)
                 proc.wait()
+                _await_trackers(trackers)
         return _collect(spec, proc.returncode, exit_info, baseline)
 
     def close(self) -> None:
@@ -82,11 +84,7 @@ class CommandRunner:
                 }
             )
         )
-        env = {**os.environ, **(job.env or {})}
-        package_root = str(Path(resumecheck.__file__).resolve().parents[1])
-        paths = [str(BOOTSTRAP_DIR), package_root, env.get("PYTHONPATH", "")]
-        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        env["RESUMECHECK_OBSERVE"] = str(config)
+        env = bootstrap_env({**os.environ, **(job.env or {})}, config)
         env["TMPDIR"] = str(run_tmp(spec))
         return env
 
@@ -100,7 +98,8 @@ class CommandRunner:
             if term_at is None and marker.exists():
                 if self.mode == "sigterm":
                     term_at = now
-                    _signal_tree(proc.pid, signal.SIGTERM)  # every rank and the launcher
+                    # The launcher and every other process; the ranks signalled themselves.
+                    _signal_tree(proc.pid, signal.SIGTERM, skip=_self_signalled(spec.run_dir))
                 elif self.mode != "exception":
                     _kill_tree(proc.pid)  # a lost node: the launcher and every rank at once
             limit = deadline if term_at is None else min(deadline, term_at + self.grace)
@@ -118,31 +117,140 @@ class CommandRunner:
         return f"exited {how}"
 
 
-def _kill_tree(root: int) -> None:
-    """SIGKILL the command, everything it started, and its session's process group."""
-    _signal_tree(root, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(root, signal.SIGKILL)
+def bootstrap_env(env: dict[str, str], config: Path) -> dict[str, str]:
+    """``env`` for a command whose Python processes are observed as ``config`` says."""
+    package_root = str(Path(resumecheck.__file__).resolve().parents[1])
+    paths = [str(BOOTSTRAP_DIR), package_root, env.get("PYTHONPATH", "")]
+    return {
+        **env,
+        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+        "RESUMECHECK_OBSERVE": str(config),
+    }
 
 
-def _signal_tree(root: int, sig: signal.Signals) -> None:
-    """Signal ``root`` and its descendants (launchers put ranks in sessions of their own)."""
-    children: dict[int, list[int]] = {}
+class ScriptRunner:
+    """``python script.py``: forked from the preloaded server, unless the script trains in
+    processes it starts itself (Lightning's ``ddp`` re-executes the script as the other ranks,
+    ``ddp_spawn`` and ``mp.spawn`` start workers): those runs are stopped as soon as such a
+    process steps an optimizer, and the job runs as a fresh process tree from then on, every
+    process observed, like a ``torchrun`` command."""
+
+    def __init__(self, mode: str, timeout: float = 300.0, grace: float = 5.0) -> None:
+        from resumecheck.engine.process import ProcessRunner
+
+        self.mode, self.timeout, self.grace = mode, timeout, grace
+        self._forked = ProcessRunner(mode, timeout=timeout, grace=grace)
+        self._fresh: CommandRunner | None = None
+
+    def run(self, job: Job, spec: RunSpec) -> Trajectory:
+        if self._fresh is None:
+            trajectory = self._forked.run(job, spec)
+            if not trained_elsewhere(spec.run_dir):
+                return trajectory
+            self._fresh = CommandRunner(self.mode, timeout=self.timeout, grace=self.grace)
+            # The run starts over: nothing it wrote may be found by the new one.
+            shutil.rmtree(spec.run_dir, ignore_errors=True)
+            if spec.resume_from is None:
+                shutil.rmtree(spec.checkpoint_dir, ignore_errors=True)
+        return self._fresh.run(job, spec)
+
+    def close(self) -> None:
+        self._forked.close()
+
+
+SUBPROCESS_MARKER = "trained-in-subprocess-"
+
+
+def trained_elsewhere(run_dir: Path) -> bool:
+    """Whether a process started by a forked script run stepped an optimizer."""
+    return any(run_dir.glob(SUBPROCESS_MARKER + "*"))
+
+
+def _kill_tree(root: int) -> set[int]:
+    """SIGKILL the command, everything it started, and its session's process group, but for
+    multiprocessing's resource trackers: once every process they serve is gone, they unlink
+    what those left (named semaphores of ``ddp_spawn``'s queues, shared memory) and exit.
+    Returns their pids (see :func:`_await_trackers`)."""
+    table = _processes()
+    trackers = {pid for pid, (_, _, tracker) in table.items() if tracker}
+    _signal_tree(root, signal.SIGKILL, skip=trackers, table=table)
+    for _ in range(2):  # a second pass for what forked while the first one ran
+        for pid, (_, group, tracker) in _processes().items():
+            if group == root and not tracker:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+    tree = set(_tree(root, table))
+    return {pid for pid in trackers if pid in tree or table[pid][1] == root}
+
+
+def _await_trackers(trackers: set[int], patience: float = 3.0) -> None:
+    """Give the run's resource trackers a moment to clean up after it, then SIGKILL them."""
+    deadline = time.monotonic() + patience
+    while trackers and time.monotonic() < deadline:
+        trackers = {pid for pid in trackers if _alive(pid)}
+        time.sleep(0.02)
+    for pid in trackers:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _processes() -> dict[int, tuple[int, int, bool]]:
+    """Every process: pid -> (parent pid, process group, whether it is a resource tracker)."""
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except (OSError, IndexError):
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
+        table[int(entry)] = (int(fields[1]), int(fields[2]), _TRACKER in cmdline)
+    return table
+
+
+_TRACKER = b"multiprocessing.resource_tracker"
+
+
+def _tree(root: int, table: dict[int, tuple[int, int, bool]]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
     todo, tree = [root], []
     while todo:
         pid = todo.pop()
         tree.append(pid)
         todo += children.get(pid, [])
-    for pid in tree:
+    return tree
+
+
+def _self_signalled(run_dir: Path) -> set[int]:
+    """The ranks that sent themselves their kill signal (their pid is in their marker)."""
+    pids = set()
+    for marker in run_dir.glob("killpoint-rank*"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pids.add(int(marker.read_text().split()[1]))
+    return pids
+
+
+def _signal_tree(
+    root: int,
+    sig: signal.Signals,
+    skip: set[int] | frozenset[int] = frozenset(),
+    table: dict[int, tuple[int, int, bool]] | None = None,
+) -> None:
+    """Signal ``root`` and its descendants (launchers put ranks in sessions of their own)."""
+    for pid in _tree(root, _processes() if table is None else table):
+        if pid in skip:
+            continue
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from resumecheck.adapters.lightning_ddp import starts_processes
 from resumecheck.engine import options, sharded
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
 from resumecheck.engine.hints import refine
@@ -22,7 +23,7 @@ from resumecheck.engine.report import Divergence, Report
 from resumecheck.engine.runner import InProcessRunner, Runner, RunSpec
 from resumecheck.engine.trajectory import CheckpointFile, Trajectory
 from resumecheck.errors import ConfigError, JobError, ResumeDivergence
-from resumecheck.jobs import JOB_TYPES, Job, ScriptJob
+from resumecheck.jobs import JOB_TYPES, Job, LightningJob, ScriptJob
 
 MODES = ("exception", "sigkill", "sigterm", "midwrite")
 DEFAULT_TIMEOUT = 300.0
@@ -39,17 +40,26 @@ def make_runner(
 
     ``timeout``: seconds one run may take, in every mode (``None``: no limit). A
     :class:`ScriptJob` always runs in a child: ``python script.py`` forked from the server
-    (``exception`` mode raises inside it), any other command as a fresh process tree.
+    (``exception`` mode raises inside it) unless it trains in processes it starts, any other
+    command as a fresh process tree. A :class:`LightningJob` whose Trainer starts processes
+    (DDP with several devices) runs as a child command too, in every mode.
     """
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is not a kill mode; choose one of: {', '.join(MODES)}")
+    limit = float("inf") if timeout is None else timeout
+    if isinstance(job, LightningJob) and starts_processes(job):
+        # DDP and friends: the Trainer starts ranks of its own, so it runs in a child command.
+        from resumecheck.adapters.lightning_ddp import LightningDDPRunner
+
+        return LightningDDPRunner(mode, timeout=limit, grace=grace)
     if mode == "exception" and not isinstance(job, ScriptJob):
         return InProcessRunner(timeout)
-    limit = float("inf") if timeout is None else timeout
-    if isinstance(job, ScriptJob) and not job.runs_in_fork_server:
-        from resumecheck.engine.command import CommandRunner
+    if isinstance(job, ScriptJob):
+        from resumecheck.engine.command import CommandRunner, ScriptRunner
 
-        return CommandRunner(mode, timeout=limit, grace=grace)
+        if not job.runs_in_fork_server:
+            return CommandRunner(mode, timeout=limit, grace=grace)
+        return ScriptRunner(mode, timeout=limit, grace=grace)
     from resumecheck.engine.process import ProcessRunner
 
     return ProcessRunner(mode, timeout=limit, grace=grace)

@@ -79,6 +79,10 @@ class Recorder:
         self.auto_steps = False
         # Called after every optimizer step (a run that outlives its SIGTERM saves here).
         self.on_post_step: Callable[[], None] | None = None
+        # Whether the optimizer step under way takes a closure (Lightning, LBFGS): its
+        # gradients exist only once the closure ran, so they are read after the step.
+        self.closure_step = False
+        self.after_step: Callable[[torch.optim.Optimizer], None] | None = None
         self.end_snapshot: Callable[[bool], Snapshot | None] | None = None
         # The next state taken must be full: a run's first, and the one after a checkpoint.
         self.full_next = True
@@ -175,6 +179,8 @@ class Recorder:
             if self.auto_steps:
                 # Files written before this step completed belong to the step before it.
                 self.scan_checkpoints(self.completed_steps())
+                if self.after_step is not None:
+                    self.after_step(opt)
             self.optimizer_steps += 1
             if self.on_post_step is not None:
                 self.on_post_step()
@@ -187,6 +193,8 @@ class Recorder:
             # before, which is taken in full now.
             if self.scan_checkpoints(self.completed_steps()):
                 self.full_next = True
+            closure = kwargs.get("closure", args[0] if args else None)
+            self.closure_step = callable(closure)
             if self.on_pre_step is not None:
                 self.on_pre_step(opt)
 

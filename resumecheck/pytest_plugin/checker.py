@@ -240,7 +240,7 @@ class Checker:
         try:
             if settings.mode == "exception" and not isinstance(job, ScriptJob):
                 # The check-wide watchdog (not one per run) enforces the timeout here.
-                return make_runner(settings.mode, timeout=None)
+                return make_runner(settings.mode, timeout=None, job=job)
             from resumecheck.engine.forkserver import PROCESS_MODES, start_server
 
             if settings.mode in PROCESS_MODES or isinstance(job, ScriptJob):
