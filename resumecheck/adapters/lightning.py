@@ -168,22 +168,29 @@ def _trainer_kwargs(
     return kwargs
 
 
-def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> None:
-    model = job.model()
+def fit(job: LightningJob, trainer: Any, model: Any, data: Any, resume_from: Path | None) -> None:
+    """Train as the job's user does: ``data`` is a datamodule or a train loader; a resume goes
+    through the job's own ``resume`` or ``fit(ckpt_path=...)``."""
     pl = lightning_package(model)
-    data = job.data() if job.data is not None else None
-    trainer = pl.Trainer(**_trainer_kwargs(job, spec, pl, recorder))
     fit_data: dict[str, Any] = {}
     if isinstance(data, pl.LightningDataModule):
         fit_data["datamodule"] = data
     elif data is not None:
         fit_data["train_dataloaders"] = data
-    if spec.resume_from is None:
+    if resume_from is None:
         trainer.fit(model, **fit_data)
     elif job.resume is not None:
-        job.resume(trainer, model, data, str(spec.resume_from))
+        job.resume(trainer, model, data, str(resume_from))
     else:
-        trainer.fit(model, **fit_data, ckpt_path=str(spec.resume_from))
+        trainer.fit(model, **fit_data, ckpt_path=str(resume_from))
+
+
+def run_lightning_job(job: LightningJob, spec: RunSpec, recorder: Recorder) -> None:
+    model = job.model()
+    pl = lightning_package(model)
+    data = job.data() if job.data is not None else None
+    trainer = pl.Trainer(**_trainer_kwargs(job, spec, pl, recorder))
+    fit(job, trainer, model, data, spec.resume_from)
     recorder.trajectory.final = _lightning_snapshot(trainer, trainer.lightning_module, rng=False)
 
 

@@ -285,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import cloudpickle
 
-    from resumecheck.adapters.lightning import lightning_package
+    from resumecheck.adapters.lightning import fit, lightning_package
     from resumecheck.engine.runner import isolated
 
     paths, payload = pickle.loads(args.job.read_bytes())  # a list and bytes: imports nothing
@@ -298,17 +298,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         pl = lightning_package(model)
         data = job.data() if job.data is not None else None
         trainer = pl.Trainer(**_run_kwargs(job, pl, args.job.parent, args.checkpoint_dir))
-        fit_data: dict[str, Any] = {}
-        if isinstance(data, pl.LightningDataModule):
-            fit_data["datamodule"] = data
-        elif data is not None:
-            fit_data["train_dataloaders"] = data
-        if args.resume_from is None:
-            trainer.fit(model, **fit_data)
-        elif job.resume is not None:
-            job.resume(trainer, model, data, str(args.resume_from))
-        else:
-            trainer.fit(model, **fit_data, ckpt_path=str(args.resume_from))
+        fit(job, trainer, model, data, args.resume_from)
 
 
 if __name__ == "__main__":

@@ -60,9 +60,9 @@ class CommandRunner:
             try:
                 exit_info = self._supervise(proc, spec)
             finally:
-                trackers = _kill_tree(proc.pid)
+                trackers = kill_tree(proc.pid)
                 proc.wait()
-                _await_trackers(trackers)
+                await_trackers(trackers)
         return _collect(spec, proc.returncode, exit_info, baseline)
 
     def close(self) -> None:
@@ -101,10 +101,10 @@ class CommandRunner:
                     # The launcher and every other process; the ranks signalled themselves.
                     _signal_tree(proc.pid, signal.SIGTERM, skip=_self_signalled(spec.run_dir))
                 elif self.mode != "exception":
-                    _kill_tree(proc.pid)  # a lost node: the launcher and every rank at once
+                    kill_tree(proc.pid)  # a lost node: the launcher and every rank at once
             limit = deadline if term_at is None else min(deadline, term_at + self.grace)
             if now >= limit:
-                _kill_tree(proc.pid)
+                kill_tree(proc.pid)
                 proc.wait()
                 if term_at is not None and limit < deadline:
                     return f"still running {self.grace:g} s after SIGTERM; SIGKILLed"
@@ -166,11 +166,11 @@ def trained_elsewhere(run_dir: Path) -> bool:
     return any(run_dir.glob(SUBPROCESS_MARKER + "*"))
 
 
-def _kill_tree(root: int) -> set[int]:
+def kill_tree(root: int) -> set[int]:
     """SIGKILL the command, everything it started, and its session's process group, but for
     multiprocessing's resource trackers: once every process they serve is gone, they unlink
     what those left (named semaphores of ``ddp_spawn``'s queues, shared memory) and exit.
-    Returns their pids (see :func:`_await_trackers`)."""
+    Returns their pids (see :func:`await_trackers`)."""
     table = _processes()
     trackers = {pid for pid, (_, _, tracker) in table.items() if tracker}
     _signal_tree(root, signal.SIGKILL, skip=trackers, table=table)
@@ -183,7 +183,7 @@ def _kill_tree(root: int) -> set[int]:
     return {pid for pid in trackers if pid in tree or table[pid][1] == root}
 
 
-def _await_trackers(trackers: set[int], patience: float = 3.0) -> None:
+def await_trackers(trackers: set[int], patience: float = 3.0) -> None:
     """Give the run's resource trackers a moment to clean up after it, then SIGKILL them."""
     deadline = time.monotonic() + patience
     while trackers and time.monotonic() < deadline:

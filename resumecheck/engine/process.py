@@ -233,9 +233,12 @@ def _without_main_module() -> Iterator[None]:
 
 
 def _kill_group(pgid: int) -> None:
-    """SIGKILL whatever the run left in its process group (e.g. DataLoader workers)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+    """SIGKILL whatever the run left in its process group (e.g. DataLoader workers), but give
+    multiprocessing's resource trackers a moment to unlink what it left (a script's
+    ``mp.spawn`` queues: named semaphores in /dev/shm)."""
+    from resumecheck.engine.command import await_trackers, kill_tree
+
+    await_trackers(kill_tree(pgid))
 
 
 def _drain(receiver: Connection) -> list[str]:

@@ -126,8 +126,11 @@ def _leftovers(marker: str, before: tuple[dict[int, int], set[str]]) -> list[lis
     new = {inode: port for inode, port in _listening().items() if inode not in ports_before}
     ports = sorted(port for inode, port in new.items() if inode in sockets)
     semaphores = _unheld(_semaphores() - semaphores_before)
-    if semaphores:  # another check running alongside may be cleaning up: look again later
-        time.sleep(5)
+    # Names carry no owner: those of a check running alongside (another xdist worker) vanish
+    # when it ends, a leak stays. Look again for up to a minute.
+    deadline = time.monotonic() + 60
+    while semaphores and time.monotonic() < deadline:
+        time.sleep(1)
         semaphores &= _unheld(_semaphores())
     return [marked, ports, sorted(semaphores)]
 
