@@ -142,6 +142,12 @@ class ScriptRunner:
         self._forked = ProcessRunner(mode, timeout=timeout, grace=grace)
         self._fresh: CommandRunner | None = None
 
+    @property
+    def stash_by(self) -> str | None:
+        """How the control run leaves killed runs (engine/prefix.py): as the forked runner
+        does, until runs are fresh process trees (a command's ranks are not forked)."""
+        return self._forked.stash_by if self._fresh is None else None
+
     def run(self, job: Job, spec: RunSpec) -> Trajectory:
         if self._fresh is None:
             trajectory = self._forked.run(job, spec)
