@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from resumecheck.cli import main
+from resumecheck.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -8,8 +8,12 @@ imports (torch, lightning, libcst) happen inside the subcommand that needs them.
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -71,3 +75,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C is never a verdict nor a traceback.
         print(f"resumecheck {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def entry() -> NoReturn:
+    """The ``resumecheck`` command: :func:`main`, then exit without tearing the interpreter
+    down. Once torch and Lightning are imported, the interpreter's own teardown (freeing
+    every module's objects) takes more than a second; nothing of the check is left to do.
+    What a normal exit must still do, happens: other threads are waited for, exit handlers
+    (logging, temp dirs, the fork server) run, output is flushed."""
+    code = main()
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            code = code or EXIT_ERROR
+    os._exit(code)

@@ -14,7 +14,7 @@ from resumecheck.adapters.lightning_ddp import starts_processes
 from resumecheck.engine import options, sharded
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
 from resumecheck.engine.hints import refine
-from resumecheck.engine.picture import PICTURE_NAME, PictureData, divergence_series, draw
+from resumecheck.engine.picture import PICTURE_NAME, Painter, PictureData, divergence_series
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
 from resumecheck.engine.prefix import CHECKPOINTS, KILLED, moved, relocate
 from resumecheck.engine.progress import Progress, RunInfo, RunKind, RunResult
@@ -247,36 +247,49 @@ class CheckSession:
         if close is not None:
             close()
 
-    def _pictured(self, plan: Plan, div: Divergence, warnings: list[str]) -> Divergence:
-        """The divergence with its picture drawn into the plan's artifacts."""
+    def _pictured(
+        self, plan: Plan, div: Divergence, painter: Painter
+    ) -> Callable[[list[str]], Divergence]:
+        """Start drawing the divergence's picture into the plan's artifacts; the returned
+        call waits for it and gives the divergence with its picture (or a warning why not)."""
         data = self._pictures.get(plan)
         if data is None or div.picture is not None:
-            return div
+            return lambda warnings: div
         path = _chain_dir(self.workdir, plan) / PICTURE_NAME
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            draw(data, path)
-        except Exception as exc:  # a picture is a help, never a reason to lose the report
+        path.parent.mkdir(parents=True, exist_ok=True)
+        drawn = painter.draw(data, path)
+
+        def finished(warnings: list[str]) -> Divergence:
+            exc = drawn()
+            if exc is None:
+                return dataclasses.replace(div, picture=str(path))
             note = f"no picture of the divergence: {type(exc).__name__}: {exc}"
             if isinstance(exc, ImportError):
                 note += " (pip install matplotlib)"
             if note not in warnings:
                 warnings.append(note)
             return div
-        return dataclasses.replace(div, picture=str(path))
+
+        return finished
 
     def report(self, plans: Sequence[Plan], mode: str, seed: int) -> Report:
-        divergences: list[Divergence] = []
+        pictured: list[Callable[[list[str]], Divergence]] = []
         warnings: list[str] = []
         if self.nondeterministic is not None:
-            divergences.append(self.nondeterministic)
+            nondeterministic = self.nondeterministic
+            pictured.append(lambda warnings: nondeterministic)
         else:
-            for plan in plans:
-                verdict = self.try_plan(plan)
-                if verdict.divergence is not None:
-                    refined = sharded.refine(refine(verdict.divergence, self.reference.facts))
-                    divergences.append(self._pictured(plan, refined, warnings))
-                warnings += [w for w in verdict.warnings if w not in warnings]
+            painter = Painter(background=not isinstance(self.runner, InProcessRunner))
+            try:
+                for plan in plans:
+                    verdict = self.try_plan(plan)
+                    if verdict.divergence is not None:
+                        refined = sharded.refine(refine(verdict.divergence, self.reference.facts))
+                        pictured.append(self._pictured(plan, refined, painter))
+                    warnings += [w for w in verdict.warnings if w not in warnings]
+            finally:
+                painter.close()
+        divergences = [finished(warnings) for finished in pictured]
         return Report(
             job=self.job.label,
             mode=mode,

@@ -10,7 +10,8 @@ it with matplotlib (imported there, Agg backend) into a PNG.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,6 +114,33 @@ def divergence_series(
     title = f"{divergence.kind.name}{where}, kill plan {list(plan)}"
     resumes = [seg.checkpoint_step for seg in segments[1:]]
     return PictureData(title, reference, runs, list(plan), resumes, divergence.step)
+
+
+class Painter:
+    """Draws a check's pictures. Where the runs happen in other processes, the check only
+    waits for them, so pictures are drawn on a background thread meanwhile (a picture costs
+    about a run of a small job). A check that runs jobs in its own process draws at once: it
+    forks there (engine/prefix.py), and a fork must not copy a thread in the middle of a
+    drawing or an import."""
+
+    def __init__(self, background: bool) -> None:
+        self._pool = ThreadPoolExecutor(1, "resumecheck-picture") if background else None
+
+    def draw(self, data: PictureData, path: Path) -> Callable[[], BaseException | None]:
+        """Start drawing ``data`` to ``path``; the returned call waits for the drawing and
+        gives the error that stopped it, if any."""
+        if self._pool is not None:
+            return self._pool.submit(draw, data, path).exception
+        done: Future[Path] = Future()
+        try:
+            done.set_result(draw(data, path))
+        except Exception as exc:  # a picture is a help, never a reason to lose the report
+            done.set_exception(exc)
+        return done.exception
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 def draw(data: PictureData, path: Path) -> Path:

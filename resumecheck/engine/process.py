@@ -97,6 +97,9 @@ class ProcessRunner:
         )
         self._ctx = context(start_method)
         self._owns_server = False
+        # The job pickled once: cloudpickle scans every loaded module for each function it
+        # pickles by value (about 10 ms a run for a tiny job); runs differ only in their spec.
+        self._shipped: tuple[Job, bytes] | None = None
         if start_method == "forkserver" and not forkserver_running():
             start_server()
             self._owns_server = True
@@ -109,7 +112,9 @@ class ProcessRunner:
 
     def run(self, job: Job, spec: RunSpec) -> Trajectory:
         spec.run_dir.mkdir(parents=True, exist_ok=True)
-        payload = _ship(job, spec, self.options)
+        if self._shipped is None or self._shipped[0] is not job:
+            self._shipped = (job, _ship(job))
+        payload = (pickle.dumps(self.options), self._shipped[1], pickle.dumps(spec))
         receiver, sender = self._ctx.Pipe(duplex=False)
         # Not a daemon: a job's DataLoader workers must be allowed to start.
         child = self._ctx.Process(target=_child_main, args=(*payload, sender))
@@ -235,9 +240,16 @@ def _without_main_module() -> Iterator[None]:
 def _kill_group(pgid: int) -> None:
     """SIGKILL whatever the run left in its process group (e.g. DataLoader workers), but give
     multiprocessing's resource trackers a moment to unlink what it left (a script's
-    ``mp.spawn`` queues: named semaphores in /dev/shm)."""
+    ``mp.spawn`` queues: named semaphores in /dev/shm). The group's leader, the run's child,
+    is reaped by now: its children are no longer its descendants, only the group holds them."""
     from resumecheck.engine.command import await_trackers, kill_tree
 
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:  # most runs: the (reaped) child left nothing in its group
+        return
+    except PermissionError:
+        pass
     await_trackers(kill_tree(pgid))
 
 
@@ -260,15 +272,15 @@ def _describe_exit(code: int | None) -> str:
     return f"with code {code}"
 
 
-def _ship(job: Job, spec: RunSpec, options: ChildOptions) -> tuple[bytes, bytes]:
-    """Pickle the options (plain) and the job (cloudpickle: lambdas, local classes)."""
+def _ship(job: Job) -> bytes:
+    """Pickle the job with cloudpickle (lambdas, local classes, a script's own module)."""
     import cloudpickle
 
     for module_name in _job_modules(job):
         module = sys.modules.get(module_name)
         if module is not None and not _importable(module_name):
             cloudpickle.register_pickle_by_value(module)
-    return pickle.dumps(options), bytes(cloudpickle.dumps((job, spec)))
+    return bytes(cloudpickle.dumps(job))
 
 
 def _job_modules(job: Job) -> set[str]:
@@ -336,7 +348,9 @@ def output_tail(path: Path, max_lines: int = _TAIL_LINES, max_bytes: int = _TAIL
 
 
 # -- the child ----------------------------------------------------------------------------
-def _child_main(options_payload: bytes, job_payload: bytes, events: Connection) -> None:
+def _child_main(
+    options_payload: bytes, job_payload: bytes, spec_payload: bytes, events: Connection
+) -> None:
     import cloudpickle
     import torch
 
@@ -353,7 +367,8 @@ def _child_main(options_payload: bytes, job_payload: bytes, events: Connection) 
     # A forkserver child defaults to "forkserver" for its own children; the job's DataLoader
     # workers must start the way they would in the parent (fork, on Linux).
     multiprocessing.set_start_method(options.start_method, force=True)
-    job, spec = cloudpickle.loads(job_payload)
+    job = cloudpickle.loads(job_payload)
+    spec: RunSpec = pickle.loads(spec_payload)
     os.environ.clear()
     os.environ.update(options.env)
     os.environ["TMPDIR"] = str(run_tmp(spec))

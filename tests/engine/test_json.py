@@ -129,6 +129,19 @@ def test_every_diverging_plan_leaves_a_picture_named_in_text_and_json(
         assert Path(path).read_bytes()[:8] == PNG_MAGIC
 
 
+@pytest.mark.slow
+def test_pictures_drawn_beside_process_runs_are_all_there(tmp_path: Path) -> None:
+    # In process modes pictures are drawn on a thread while the next plan runs: the report
+    # still waits for each one and names it.
+    job = jobs.plain_job(dropout=0.5, save_rng=False)
+    report = rc.check(job, kills=[3, 5, [2, 6]], mode="sigkill", seed=0, artifacts_dir=tmp_path)
+    pictures = [Path(str(d.picture)) for d in report.divergences]
+    assert [p.parent.name for p in pictures] == ["plan-3", "plan-5", "plan-2-6"]
+    for path in pictures:
+        assert path.read_bytes()[:8] == PNG_MAGIC
+    assert not any("no picture" in w for w in report.warnings)
+
+
 def test_the_text_report_names_the_picture(tmp_path: Path) -> None:
     job = jobs.plain_job(dropout=0.5, save_rng=False)
     report = rc.check(job, kills=[[2, 6]], seed=0, artifacts_dir=tmp_path)
@@ -169,3 +182,15 @@ def test_a_large_model_picture_shows_only_equal_or_different(tmp_path: Path) -> 
     assert not data.distances_known
     path = draw(data, tmp_path / "p.png")
     assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_a_picture_that_cannot_be_drawn_gives_its_error(tmp_path: Path, background: bool) -> None:
+    from resumecheck.engine.picture import Painter, PictureData, Series
+
+    ref = Series("reference", [1, 2], [1.0, 0.9], [0.0, 0.0], [False, False])
+    data = PictureData("RNG at step 2, kill plan [1]", ref, [], [1], [1], 2)
+    painter = Painter(background)
+    drawn = painter.draw(data, tmp_path / "missing" / "p.png")
+    painter.close()
+    assert isinstance(drawn(), FileNotFoundError)

@@ -4,6 +4,7 @@ reuses them, including a job whose own exception handling writes the checkpoint.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
 import resumecheck as rc
 from resumecheck.engine.harness import CheckSession, make_runner
 from resumecheck.engine.progress import Progress, RunInfo, RunResult
+from scenarios import _scripts
 from tests.engine import jobs
 
 pytestmark = pytest.mark.slow
@@ -46,6 +48,17 @@ def verdicts(job: Any, mode: str, tmp_path: Path, reuse: bool) -> tuple[list[Any
     return shown, runs
 
 
+def offsets_script(*flags: str) -> rc.ScriptJob:
+    """An unmodified ``python`` program: its killed runs come from the control run's forked
+    process (the script runner) rather than a copy of an in-process state."""
+    command = [
+        sys.executable,
+        str(_scripts.SCRIPTS / "random_offsets.py"),
+        "--out_dir={checkpoint_dir}",
+    ]
+    return rc.ScriptJob([*command, *flags], resume="--init_from=resume", checkpoints="ckpt.pt")
+
+
 def files(workdir: Path) -> list[str]:
     return sorted(str(p.relative_to(workdir)) for p in workdir.glob("plan-*/checkpoints/*"))
 
@@ -66,6 +79,8 @@ def on_exception_job() -> rc.LightningJob:
         (lambda: jobs.plain_job(), "exception"),
         (lambda: jobs.lightning_job(lambda: jobs.Net(dropout=0.5)), "sigkill"),
         (lambda: jobs.plain_job(), "sigkill"),
+        (lambda: offsets_script("--save_rng"), "sigkill"),
+        (lambda: offsets_script(), "sigkill"),
     ],
     ids=[
         "lightning",
@@ -74,6 +89,8 @@ def on_exception_job() -> rc.LightningJob:
         "plain",
         "rng-sigkill",
         "plain-sigkill",
+        "script-sigkill",
+        "script-data-restart-sigkill",
     ],
 )
 def test_reused_prefixes_give_the_verdicts_of_computed_ones(
