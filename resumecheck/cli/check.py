@@ -154,8 +154,7 @@ def _seconds(text: str, option: str) -> float:
 
 def _validate(args: argparse.Namespace) -> None:
     """Usage errors before anything starts (the fork server, the job's import)."""
-    from resumecheck.engine.harness import MODES
-    from resumecheck.engine.options import artifacts_root
+    from resumecheck.engine.options import MODES, artifacts_root
     from resumecheck.engine.plan import normalize_plans
 
     args.timeout = _seconds(args.timeout, "--timeout")

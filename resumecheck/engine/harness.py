@@ -14,6 +14,7 @@ from resumecheck.adapters.lightning_ddp import starts_processes
 from resumecheck.engine import options, sharded
 from resumecheck.engine.compare import Segment, Verdict, judge_control, judge_ranks
 from resumecheck.engine.hints import refine
+from resumecheck.engine.options import MODES
 from resumecheck.engine.picture import PICTURE_NAME, Painter, PictureData, divergence_series
 from resumecheck.engine.plan import KillSpec, Plan, check_range, draw_plans, normalize_plans
 from resumecheck.engine.prefix import CHECKPOINTS, KILLED, moved, relocate
@@ -25,7 +26,6 @@ from resumecheck.engine.trajectory import CheckpointFile, Trajectory
 from resumecheck.errors import ConfigError, JobError, ResumeDivergence
 from resumecheck.jobs import JOB_TYPES, Job, LightningJob, ScriptJob
 
-MODES = ("exception", "sigkill", "sigterm", "midwrite")
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_GRACE = 5.0
 

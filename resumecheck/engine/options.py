@@ -10,6 +10,10 @@ from pathlib import Path
 
 from resumecheck.errors import ConfigError
 
+# How a run can be killed (DESIGN.md, kill modes). Here, torch-free, so every entry point
+# validates a mode before anything heavy is imported or started.
+MODES = ("exception", "sigkill", "sigterm", "midwrite")
+
 
 def seconds(value: object, name: str, none_means: str = "no limit") -> float | None:
     """A duration in seconds: a number > 0 (``inf`` allowed), or ``None`` for ``none_means``.

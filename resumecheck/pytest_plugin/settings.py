@@ -21,11 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from resumecheck.engine.options import MODES as KILL_MODES
 from resumecheck.errors import ConfigError
 
-# Kill modes this plugin accepts; the harness raises ConfigError for one it cannot run yet.
-# Kept here, torch-free, so options are validated without importing the harness.
-KILL_MODES = ("exception", "sigkill", "sigterm", "midwrite")
 DEFAULT_MODE = "exception"
 DEFAULT_KILLS = 5
 DEFAULT_MAX_KILLS = 2

@@ -223,3 +223,22 @@ def test_python_dash_m_resumecheck_check(jobs_file: Path, tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("resume ok")
+
+
+def test_cli_starts_the_fork_server_before_importing_torch(jobs_file: Path) -> None:
+    """The server's import of torch and Lightning overlaps this process's own only if the
+    server starts first: validating the options must not import torch."""
+    probe = (
+        "import sys\n"
+        "from resumecheck.engine import forkserver\n"
+        "def start_server():\n"
+        "    print('torch' in sys.modules)\n"
+        "    raise SystemExit(0)\n"
+        "forkserver.start_server = start_server\n"
+        "from resumecheck.cli import main\n"
+        f"main(['check', {str(jobs_file)!r} + '::good', '--mode', 'sigkill', '--kills', '2'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "False"
