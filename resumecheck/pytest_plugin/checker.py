@@ -219,9 +219,8 @@ class Checker:
         try:
             with dog:
                 dog.phase = "the uninterrupted run"
-                # Explicit plans' killed runs are left by the uninterrupted run; plans that
-                # Hypothesis draws are not known yet.
-                session.prepare(settings.kill_steps or ())
+                # The killed runs of the plans to be tried are left by the uninterrupted run.
+                session.prepare(settings.kill_steps or self._drawn(settings, job))
                 dog.check()
                 plans = self._plans(session, settings, dog)
                 report = session.report(plans, settings.mode, settings.seed)
@@ -270,7 +269,7 @@ class Checker:
             return list(settings.kill_steps)
         from resumecheck.pytest_plugin.hypothesis_plans import search
 
-        key = f"{self.nodeid}|{self.calls}|{session.job.label}|{settings.max_kills}".encode()
+        key = self._search_key(settings, session.job)
         found = search(
             diverges,
             session.steps,
@@ -280,6 +279,22 @@ class Checker:
             key=key,
         )
         return [found.failing] if found.failing is not None else found.tried
+
+    def _search_key(self, settings: Settings, job: Job) -> bytes:
+        """What tells this check's Hypothesis search (seed, stored plans) from others."""
+        return f"{self.nodeid}|{self.calls}|{job.label}|{settings.max_kills}".encode()
+
+    def _drawn(self, settings: Settings, job: Job) -> Callable[[int], list[Plan]]:
+        """The plans the search will draw, as a function of the step count."""
+        from resumecheck.pytest_plugin.hypothesis_plans import planned
+
+        seed = _mix(settings.seed, self._search_key(settings, job))
+
+        def draw(n_steps: int) -> list[Plan]:
+            kills, examples = settings.max_kills, settings.kills
+            return planned(n_steps, max_kills=kills, examples=examples, seed_value=seed)
+
+        return draw
 
     def _check_range(self, settings: Settings, steps: int, label: str) -> None:
         last = max(p[-1] for p in settings.kill_steps or ())

@@ -123,6 +123,26 @@ def search(
     return SearchResult(None, tried)
 
 
+def planned(n_steps: int, *, max_kills: int, examples: int, seed_value: int) -> list[Plan]:
+    """The plans :func:`search` with the same arguments tries while none diverges.
+
+    Hypothesis draws from its seed alone until an example fails, so a dry search that never
+    fails finds them before anything runs: the uninterrupted run can then leave their killed
+    runs behind (engine/prefix.py). A plan the search tries beyond these (a stored failing
+    plan replayed from the database, a shrunk one) is computed in full.
+    """
+    dry = search(
+        lambda plan: False,
+        n_steps,
+        max_kills=max_kills,
+        examples=examples,
+        seed_value=seed_value,
+        key=b"",
+        database=None,  # never the real one: a passing replay would delete a stored plan
+    )
+    return dry.tried
+
+
 def fewest_kills(plan: Plan, diverges: Callable[[Plan], bool]) -> Plan:
     """Drop kills from a diverging plan while it still diverges.
 

@@ -248,6 +248,26 @@ def test_verbose_shows_runs_and_plans_and_the_failure_carries_the_summary(
     )
 
 
+def test_drawn_plans_take_their_killed_runs_from_the_control_run(
+    rc_pytester: pytest.Pytester,
+) -> None:
+    """Hypothesis's plans are known before anything runs (a dry search): no prefix is
+    computed again while no plan diverges."""
+    rc_pytester.makepyfile(test_jobs=PROGRESS_JOBS)
+    result = rc_pytester.runpytest_subprocess(
+        "-v",
+        "--resumecheck",
+        "--resumecheck-kills=4",
+        "-k",
+        "test_correct",
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    result.assert_outcomes(passed=1, deselected=1)
+    lines = [line for line in result.stdout.lines if ": killed run, steps 1-" in line]
+    assert len(lines) == 4, result.stdout.str()
+    assert all(line.endswith("the control run's own, not run again") for line in lines), lines
+
+
 @pytest.mark.slow
 def test_verbose_under_xdist_shows_one_line_per_plan(rc_pytester: pytest.Pytester) -> None:
     rc_pytester.makepyfile(test_jobs=PROGRESS_JOBS)

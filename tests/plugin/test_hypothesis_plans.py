@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.database import InMemoryExampleDatabase
 
-from resumecheck.pytest_plugin.hypothesis_plans import fewest_kills, kill_plans, search
+from resumecheck.pytest_plugin.hypothesis_plans import fewest_kills, kill_plans, planned, search
 
 Plan = tuple[int, ...]
 
@@ -107,3 +107,22 @@ def test_interrupts_propagate_untouched() -> None:
 
     with pytest.raises(Interrupt):
         search(diverges, 12, max_kills=2, examples=5, seed_value=1, key=b"g", database=None)
+
+
+@pytest.mark.parametrize(
+    ("n_steps", "max_kills", "examples", "seed_value"),
+    [(12, 1, 5, 0), (24, 2, 5, 1), (96, 3, 10, 2), (3, 1, 5, 3), (40, 2, 20, 4)],
+)
+def test_planned_are_the_plans_a_search_tries_until_one_diverges(
+    n_steps: int, max_kills: int, examples: int, seed_value: int
+) -> None:
+    """The uninterrupted run leaves killed runs for ``planned``: they must be the plans the
+    real search (with its database) goes on to try."""
+    args = {"max_kills": max_kills, "examples": examples, "seed_value": seed_value}
+    plans = planned(n_steps, **args)
+    assert plans
+    passing = search(lambda p: False, n_steps, key=b"t", database=InMemoryExampleDatabase(), **args)
+    assert passing.tried == plans
+    bad = plans[len(plans) // 2]
+    failing = search(lambda p: p == bad, n_steps, key=b"u", database=None, **args)
+    assert failing.tried[: plans.index(bad) + 1] == plans[: plans.index(bad) + 1]
