@@ -39,8 +39,19 @@ def test_the_fixed_module_passes_under_the_default_plans(
     pytester: pytest.Pytester, extra: list[str]
 ) -> None:
     pytester.makepyfile(test_resume=block("after"))
+    # The seed of the README's run: about 1 seed in 25 draws no two-kill plan among the 5.
+    text = README.read_text()
+    seed = re.search(r"--resumecheck-seed=\d+", text[text.index("<!-- quickstart: after -->") :])
+    assert seed
     result = pytester.runpytest_subprocess(
-        "--resumecheck", "-v", "test_resume.py", "-p", "no:cacheprovider", *extra, timeout=TIMEOUT
+        "--resumecheck",
+        "-v",
+        "test_resume.py",
+        "-p",
+        "no:cacheprovider",
+        seed.group(0),
+        *extra,
+        timeout=TIMEOUT,
     )
     result.assert_outcomes(passed=1)
     plans = re.findall(r"resumecheck: (?:kill )?plan (\[[\d, ]+\]):? exact", result.stdout.str())
