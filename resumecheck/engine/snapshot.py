@@ -120,7 +120,9 @@ def _digest(data: bytes | memoryview) -> str:
 
 _HOST_BYTES = 1 << 16  # host tensors up to this size are hashed directly with BLAKE2
 _ROW_WORDS = 1 << 16  # 64-bit words per row of the on-device reduction
-_BLOCK_ROWS = 16  # rows multiplied at once: an 8 MB temporary, whatever the tensor's size
+# Rows multiplied at once: a 4 MB temporary whatever the tensor's size, small enough to stay
+# in a CPU's cache between the multiply and the sum (16 rows, 8 MB, was 1.5x slower).
+_BLOCK_ROWS = 8
 _MULTIPLIERS: dict[torch.device, torch.Tensor] = {}
 _SCRATCH: dict[torch.device, torch.Tensor] = {}
 
