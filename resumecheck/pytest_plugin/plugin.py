@@ -93,6 +93,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     if settings.enabled:
         config.pluginmanager.register(PlanLines(config), "resumecheck-plan-lines")
+        _start_server_early(config, settings)
+
+
+def _start_server_early(config: pytest.Config, settings: Settings) -> None:
+    """Process-mode checks fork from a server that imports torch and Lightning (seconds):
+    started now, that import overlaps collection's instead of delaying the first check. Not
+    in an xdist controller, which runs no test; each worker starts its own."""
+    from resumecheck.engine.forkserver import PROCESS_MODES, start_server
+
+    controller = getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
+    if settings.mode in PROCESS_MODES and not controller:
+        start_server()
 
 
 class PlanLines:

@@ -287,3 +287,32 @@ def test_verbose_under_xdist_shows_one_line_per_plan(rc_pytester: pytest.Pyteste
     assert "    resumecheck: kill plan [2, 5]: exact" in out
     assert "    resumecheck: kill plan [2, 5]: RNG" in out
     assert "summary: 2 of 2 kill plans tried diverged (RNG)" in out
+
+
+SERVER_AT_COLLECTION = """
+from resumecheck.engine.forkserver import forkserver_running
+
+RUNNING = forkserver_running()  # at collection, before any check
+
+def test_server_state():
+    print(f"server running at collection: {RUNNING}")
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "running"),
+    [
+        (["--resumecheck", "--resumecheck-mode=sigkill"], True),
+        (["--resumecheck"], False),  # exception mode runs jobs in this process
+        (["--resumecheck-mode=sigkill"], False),  # checks off
+    ],
+    ids=["sigkill", "exception", "off"],
+)
+def test_process_modes_start_the_fork_server_before_collection(
+    rc_pytester: pytest.Pytester, flags: list[str], running: bool
+) -> None:
+    """Its import of torch and Lightning then overlaps collection's, not the first check."""
+    rc_pytester.makepyfile(test_server=SERVER_AT_COLLECTION)
+    result = rc_pytester.runpytest_subprocess("-s", *flags, timeout=SUBPROCESS_TIMEOUT)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*server running at collection: {running}"])
