@@ -273,12 +273,11 @@ class CheckSession:
         return finished
 
     def report(self, plans: Sequence[Plan], mode: str, seed: int) -> Report:
-        pictured: list[Callable[[list[str]], Divergence]] = []
         warnings: list[str] = []
         if self.nondeterministic is not None:
-            nondeterministic = self.nondeterministic
-            pictured.append(lambda warnings: nondeterministic)
+            divergences = [self.nondeterministic]
         else:
+            pictured: list[Callable[[list[str]], Divergence]] = []
             painter = Painter(background=not isinstance(self.runner, InProcessRunner))
             try:
                 for plan in plans:
@@ -289,7 +288,7 @@ class CheckSession:
                     warnings += [w for w in verdict.warnings if w not in warnings]
             finally:
                 painter.close()
-        divergences = [finished(warnings) for finished in pictured]
+            divergences = [finished(warnings) for finished in pictured]
         return Report(
             job=self.job.label,
             mode=mode,

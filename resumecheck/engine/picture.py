@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,12 +131,12 @@ class Painter:
         gives the error that stopped it, if any."""
         if self._pool is not None:
             return self._pool.submit(draw, data, path).exception
-        done: Future[Path] = Future()
+        error: Exception | None = None
         try:
-            done.set_result(draw(data, path))
+            draw(data, path)
         except Exception as exc:  # a picture is a help, never a reason to lose the report
-            done.set_exception(exc)
-        return done.exception
+            error = exc
+        return lambda: error
 
     def close(self) -> None:
         if self._pool is not None:
