@@ -121,49 +121,76 @@ class Painter:
     waits for them, so pictures are drawn on a background thread meanwhile (a picture costs
     about a run of a small job). A check that runs jobs in its own process draws at once: it
     forks there (engine/prefix.py), and a fork must not copy a thread in the middle of a
-    drawing or an import."""
+    drawing or an import. One painter draws all its pictures on one :class:`Sheet`."""
 
     def __init__(self, background: bool) -> None:
         self._pool = ThreadPoolExecutor(1, "resumecheck-picture") if background else None
+        self._sheet: Sheet | None = None
 
     def draw(self, data: PictureData, path: Path) -> Callable[[], BaseException | None]:
         """Start drawing ``data`` to ``path``; the returned call waits for the drawing and
         gives the error that stopped it, if any."""
         if self._pool is not None:
-            return self._pool.submit(draw, data, path).exception
+            return self._pool.submit(self._draw, data, path).exception
         error: Exception | None = None
         try:
-            draw(data, path)
+            self._draw(data, path)
         except Exception as exc:  # a picture is a help, never a reason to lose the report
             error = exc
         return lambda: error
+
+    def _draw(self, data: PictureData, path: Path) -> Path:
+        if self._sheet is None:  # made by the thread that draws on it
+            self._sheet = Sheet()
+        return self._sheet.draw(data, path)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
 
-def draw(data: PictureData, path: Path) -> Path:
-    """Render ``data`` to a PNG at ``path`` (matplotlib, Agg backend)."""
-    # A bare Figure on the Agg canvas: no pyplot state to import or clean up, and fixed margins
-    # instead of a layout engine (a check may draw one picture per diverging plan).
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+class Sheet:
+    """A figure drawn again for every picture. Its axes, ticks and labels are made once, so
+    a check that draws one picture per diverging plan pays for them once (about a quarter of
+    a picture's cost); each picture is the one a new figure would give."""
 
-    fig = Figure(figsize=(9, 6))
-    FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    fig.subplots_adjust(left=0.1, right=0.97, top=0.93, bottom=0.09, hspace=0.12)
-    _draw_loss(top, data)
-    _draw_distance(bottom, data)
-    _marks(top, data, labels=True)
-    _marks(bottom, data, labels=False)
-    top.set_title(data.title)
-    # A fixed corner: "best" tries every position against every point drawn.
-    top.legend(loc="upper right", fontsize="small")
-    bottom.set_xlabel("global optimizer step")
-    fig.savefig(path, dpi=100)
-    return path
+    def __init__(self) -> None:
+        # A bare Figure on the Agg canvas: no pyplot state to import or clean up, and fixed
+        # margins instead of a layout engine.
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(9, 6))
+        FigureCanvasAgg(self.figure)
+        self.top, self.bottom = self.figure.subplots(2, 1, sharex=True)
+        self.figure.subplots_adjust(left=0.1, right=0.97, top=0.93, bottom=0.09, hspace=0.12)
+        self.bottom.set_xlabel("global optimizer step")
+
+    def draw(self, data: PictureData, path: Path) -> Path:
+        """Render ``data`` to a PNG at ``path``."""
+        for ax in (self.top, self.bottom):
+            for artist in [*ax.lines, *ax.patches, *ax.texts, *ax.collections]:
+                artist.remove()
+            if ax.legend_ is not None:
+                ax.legend_.remove()
+            ax.set_prop_cycle(None)  # the first run is blue again
+        _draw_loss(self.top, data)
+        _draw_distance(self.bottom, data)
+        _marks(self.top, data, labels=True)
+        _marks(self.bottom, data, labels=False)
+        for ax in (self.top, self.bottom):
+            ax.relim()  # this picture's data only
+            ax.autoscale_view()
+        self.top.set_title(data.title)
+        # A fixed corner: "best" tries every position against every point drawn.
+        self.top.legend(loc="upper right", fontsize="small")
+        self.figure.savefig(path, dpi=100)
+        return path
+
+
+def draw(data: PictureData, path: Path) -> Path:
+    """Render ``data`` to a PNG at ``path`` (matplotlib, Agg backend) on a new figure."""
+    return Sheet().draw(data, path)
 
 
 def _draw_loss(ax: Axes, data: PictureData) -> None:
@@ -190,6 +217,7 @@ def _draw_distance(ax: Axes, data: PictureData) -> None:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}" if v else "0"))
         ax.set_ylabel("|weights - reference| (L2)")
         return
+    ax.set_yscale("linear")  # a sheet's previous picture may have had distances
     # Values were not kept (a large model): show only where the weights differ.
     for s in data.runs:
         ax.step(s.steps, [int(d) for d in s.differs], where="mid", label=s.label)

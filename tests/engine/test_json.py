@@ -194,3 +194,36 @@ def test_a_picture_that_cannot_be_drawn_gives_its_error(tmp_path: Path, backgrou
     drawn = painter.draw(data, tmp_path / "missing" / "p.png")
     painter.close()
     assert isinstance(drawn(), FileNotFoundError)
+
+
+def test_a_sheet_draws_each_picture_as_a_new_figure_would(tmp_path: Path) -> None:
+    # Pictures drawn one after another on one sheet (a check's painter) match, pixel for pixel,
+    # the same pictures drawn alone: nothing of the picture before stays behind.
+    from matplotlib.image import imread
+
+    from resumecheck.engine.picture import PictureData, Series, Sheet, draw
+
+    def picture(kills: list[int], known: bool, loss: bool = True) -> PictureData:
+        steps = list(range(1, 13))
+        ref = Series("reference", steps, [1 / s if loss else None for s in steps], [0.0] * 12)
+        ref.differs = [False] * 12
+        runs, start = [], 0
+        for n, end in enumerate([*kills, 12]):
+            part = list(range(start + 1, end + 1))
+            distance = [10.0 ** -(s % 7) if n and known else (0.0 if known else None) for s in part]
+            runs.append(
+                Series(f"run {n}", part, [1.1 / s for s in part], distance, [n > 0] * len(part))
+            )
+            start = end
+        title = f"RNG at step {kills[0] + 1}, kill plan {kills}"
+        return PictureData(title, ref, runs, kills, kills, kills[0] + 1)
+
+    pictures = [picture([3, 8], True), picture([5], False), picture([2], True, loss=False)]
+    sheet = Sheet()
+    for n, data in enumerate(pictures):
+        assert data.distances_known == (n != 1)
+        alone = imread(draw(data, tmp_path / f"alone-{n}.png"))
+        shared = imread(sheet.draw(data, tmp_path / f"sheet-{n}.png"))
+        assert sheet.bottom.get_yscale() == ("symlog" if data.distances_known else "linear")
+        assert alone.shape == shared.shape
+        assert (alone == shared).all(), f"picture {n} differs when drawn on a used sheet"
