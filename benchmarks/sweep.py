@@ -5,7 +5,8 @@ Prints, in one run: the wall time of ``resumecheck check benchmarks/sweep.py::ma
 a fresh interpreter, all imports included), the same check where every run is a fresh
 interpreter and computed in full (multiprocessing "spawn": the naive way), their ratio, the
 per-run overhead of the fork server above the steps' own time (the same runs in-process),
-and the floor that importing torch and Lightning once puts under any check of this job.
+the floor that importing torch and Lightning once puts under any check of this job, and
+the bound the check's own CPU time puts on its wall time on this machine's cores.
 The fast way runs the reference, the control and one resumed run per kill: each killed run
 is the control run's own state at its kill point (engine/prefix.py).
 
@@ -79,9 +80,11 @@ def fast() -> dict[str, float]:
     kills = ",".join(map(str, KILLS))
     command = [sys.executable, "-m", "resumecheck", "check", f"{__file__}::make_job"]
     command += ["--mode", "sigkill", "--kills", kills, "--seed", "0", "--format", "json"]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     if done.returncode not in (0, 1):  # 1: the check found divergences
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
     report = json.loads(done.stdout)
@@ -93,6 +96,7 @@ def fast() -> dict[str, float]:
     runs = sum(float(line.rsplit(", ", 1)[1].removesuffix(" s")) for line in timed)
     return {
         "wall": wall,
+        "cpu": cpu,
         "runs": runs,
         "timed": len(timed),
         "steps": report["steps"],
@@ -136,13 +140,26 @@ def measure(*args: str, script: str = __file__) -> dict[str, float]:
     return result
 
 
+def _children_cpu() -> float:
+    """CPU seconds used so far by this process's finished children and their descendants
+    (the check's fork server and every run it forked)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def import_floor() -> float:
     """Wall time of a fresh interpreter importing what every check of this job imports (and
-    leaving without the interpreter's teardown, as the command does)."""
-    started = time.perf_counter()
+    leaving without the interpreter's teardown, as the command does); the faster of two, the
+    first may read the files from disk."""
     code = "import os, torch, lightning.pytorch, resumecheck.engine.harness; os._exit(0)"
-    subprocess.run([sys.executable, "-c", code], check=True)
-    return time.perf_counter() - started
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 def main() -> None:
@@ -169,6 +186,13 @@ def main() -> None:
         f"the runs themselves: {quick['runs']:.2f} s for the {int(quick['timed'])} computed; one "
         f"run at a time, no check can beat {slow['wall'] / (floor + quick['runs']):.1f}x here "
         "(import floor + runs)"
+    )
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"CPU: the check used {quick['cpu']:.2f} s of CPU in all its processes (its own import "
+        f"of torch + Lightning, the fork server's, the runs, the pictures); on {cores} cores no "
+        f"schedule of that work ends in less than {quick['cpu'] / cores:.2f} s, so it cannot "
+        f"beat {slow['wall'] * cores / quick['cpu']:.1f}x here"
     )
     print(
         f"per-run overhead above the steps' own time: {per_run:.3f} s  (goal <= 0.15 s; "
