@@ -269,26 +269,28 @@ class Checker:
             return list(settings.kill_steps)
         from resumecheck.pytest_plugin.hypothesis_plans import search
 
-        key = self._search_key(settings, session.job)
+        key, seed = self._search_key(settings, session.job)
         found = search(
             diverges,
             session.steps,
             max_kills=settings.max_kills,
             examples=settings.kills,
-            seed_value=_mix(settings.seed, key),
+            seed_value=seed,
             key=key,
         )
         return [found.failing] if found.failing is not None else found.tried
 
-    def _search_key(self, settings: Settings, job: Job) -> bytes:
-        """What tells this check's Hypothesis search (seed, stored plans) from others."""
-        return f"{self.nodeid}|{self.calls}|{job.label}|{settings.max_kills}".encode()
+    def _search_key(self, settings: Settings, job: Job) -> tuple[bytes, int]:
+        """What tells this check's Hypothesis search from others: the key its stored plans
+        are filed under, and the seed it draws from."""
+        key = f"{self.nodeid}|{self.calls}|{job.label}|{settings.max_kills}".encode()
+        return key, _mix(settings.seed, key)
 
     def _drawn(self, settings: Settings, job: Job) -> Callable[[int], list[Plan]]:
         """The plans the search will draw, as a function of the step count."""
         from resumecheck.pytest_plugin.hypothesis_plans import planned
 
-        seed = _mix(settings.seed, self._search_key(settings, job))
+        _, seed = self._search_key(settings, job)
 
         def draw(n_steps: int) -> list[Plan]:
             kills, examples = settings.max_kills, settings.kills

@@ -205,8 +205,8 @@ def test_a_sheet_draws_each_picture_as_a_new_figure_would(tmp_path: Path) -> Non
 
     def picture(kills: list[int], known: bool, loss: bool = True) -> PictureData:
         steps = list(range(1, 13))
-        ref = Series("reference", steps, [1 / s if loss else None for s in steps], [0.0] * 12)
-        ref.differs = [False] * 12
+        losses = [1 / s if loss else None for s in steps]
+        ref = Series("reference", steps, losses, [0.0] * 12, [False] * 12)
         runs, start = [], 0
         for n, end in enumerate([*kills, 12]):
             part = list(range(start + 1, end + 1))
